@@ -1,0 +1,52 @@
+# Every target sets itself up: `make test` alone works on a fresh machine (README.md, "Quickstart").
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH_VERSION ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PYTEST_ARGS ?=
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup test test-fast check lab serve bench notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
+	@# A CPU build of torch where no CUDA is present (the CUDA build is several GB).
+	@if ! $(PY) -c "import torch" 2>/dev/null; then \
+	  if command -v nvidia-smi >/dev/null 2>&1; then $(PIP) install --quiet "torch==$(TORCH_VERSION)"; \
+	  else $(PIP) install --quiet "torch==$(TORCH_VERSION)" 2>/dev/null | true; \
+	    $(PY) -c "import torch" 2>/dev/null || \
+	    $(PIP) install --quiet "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); fi; fi
+	@$(PIP) install --quiet -e ".[dev]"
+	@touch $(STAMP)
+	@echo "setup done: $(VENV) ($$($(PY) -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
+
+check: setup
+	$(PY) scripts/check_course.py
+
+test: setup
+	@if [ -f scripts/check_course.py ]; then $(PY) scripts/check_course.py; fi
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS); \
+	  else echo "no notebooks yet: nbval step skipped"; fi
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+serve: setup
+	$(VENV)/bin/smol-inference serve --hostname $(HOST) --port $(PORT)
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info scripts/*.egg-info .pytest_cache

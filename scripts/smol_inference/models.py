@@ -1,0 +1,127 @@
+"""Which model to load, the bundled offline model, and random-weight models for benchmarks.
+
+Resolution order (../shared/DESIGN.md, "Models"): an explicit name > `COURSE_MODEL` >
+SmolLM2-135M-Instruct when the Hub answers quickly > the bundled `tiny-instruct` model.
+Taught in inference_pipeline.md, "Choosing a model".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import settings
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model to load and why it was chosen (printed once, in one line)."""
+
+    name: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("model name must not be empty")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def expand_alias(name: str) -> str:
+    """`tiny-instruct` -> the bundled model's folder; anything else unchanged."""
+    return settings.TINY_MODEL if name == settings.TINY_MODEL_ALIAS else name
+
+
+def hub_reachable(timeout_s: float = settings.HUB_PROBE_TIMEOUT_S) -> bool:
+    """True when the Hub answers a metadata request within `timeout_s` seconds."""
+    if _env_flag(settings.ENV_HF_OFFLINE):
+        return False
+    try:
+        with urllib.request.urlopen(settings.HUB_PROBE_URL, timeout=timeout_s) as response:
+            return 200 <= response.status < 300
+    except (OSError, ValueError):
+        return False
+
+
+def choose_model(name: str | None = None) -> ResolvedModel:
+    """The resolution rule, without printing. See `resolve_model`."""
+    if name:
+        return ResolvedModel(expand_alias(name), "given explicitly")
+    from_env = os.environ.get(settings.ENV_COURSE_MODEL, "").strip()
+    if from_env:
+        return ResolvedModel(expand_alias(from_env), f"from ${settings.ENV_COURSE_MODEL}")
+    if _env_flag(settings.ENV_HF_OFFLINE):
+        return ResolvedModel(settings.TINY_MODEL, f"{settings.ENV_HF_OFFLINE}=1, using the bundled model")
+    if hub_reachable():
+        return ResolvedModel(settings.HUB_MODEL_ID, "the Hugging Face Hub is reachable")
+    return ResolvedModel(settings.TINY_MODEL, "the Hub cannot be reached, using the bundled model")
+
+
+def resolve_model(name: str | None = None, *, quiet: bool = False) -> str:
+    """Return the model id or path to load, printing one line that says which and why.
+
+    inference_pipeline.md, "Choosing a model".
+    """
+    chosen = choose_model(name)
+    if not quiet:
+        label = settings.TINY_MODEL_ALIAS if chosen.name == settings.TINY_MODEL else chosen.name
+        print(f"[smol_inference] model: {label} ({chosen.reason})")
+    return chosen.name
+
+
+def check_model_exists(name: str) -> None:
+    """Raise a readable error for a local-looking path that does not exist."""
+    looks_local = name.startswith((".", "/", "~")) or os.sep in name and not _looks_like_hub_id(name)
+    if looks_local and not Path(name).expanduser().exists():
+        raise FileNotFoundError(f"model path does not exist: {name}")
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not Path(name).exists()
+
+
+def architecture_config(arch: str = "smollm2-135m") -> dict[str, Any]:
+    """A shipped architecture config (JSON) by short name, e.g. `smollm2-135m`."""
+    try:
+        path = settings.ARCHITECTURE_CONFIGS[arch]
+    except KeyError:
+        known = ", ".join(sorted(settings.ARCHITECTURE_CONFIGS))
+        raise ValueError(f"unknown architecture {arch!r}; known: {known}") from None
+    config = json.loads(path.read_text())
+    config.pop("_comment", None)
+    return config
+
+
+def build_random_model(arch: str = "smollm2-135m", *, out_dir: str | Path | None = None, seed: int = 0,
+                       dtype: str = "float32") -> Any:
+    """Build a random-weight model of a real architecture locally (same compute, no download).
+
+    With `out_dir`, the model is saved there with the bundled tokenizer (ids above its
+    vocabulary are never produced by that tokenizer, so any prompt works) and the path is
+    returned; otherwise the model object is returned. Used by benchmarks/.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    config_dict = architecture_config(arch)
+    model_type = config_dict.pop("model_type")
+    config = AutoConfig.for_model(model_type, **config_dict)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype)).eval()
+    if out_dir is None:
+        return model
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(settings.TINY_MODEL)
+    tokenizer.save_pretrained(out)
+    return str(out)

@@ -1,0 +1,37 @@
+"""The one place for course-wide constants: model ids, bundled paths, hosts, ports, env names.
+
+Every other module imports from here, so a port, a path or a model id is never hard-coded twice
+(see ../shared/DESIGN.md, "Conventions").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+CONFIGS_DIR = PACKAGE_DIR / "configs"
+
+#: The lesson model when the Hugging Face Hub can be reached.
+HUB_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+#: The bundled offline model (trained by scripts/train_tiny_model.py).
+TINY_MODEL_ALIAS = "tiny-instruct"
+TINY_MODEL_DIR = ASSETS_DIR / TINY_MODEL_ALIAS
+#: What `TINY_MODEL` names in the public API: a path string any from_pretrained() accepts.
+TINY_MODEL = str(TINY_MODEL_DIR)
+#: Architecture configs shipped for random-weight benchmark models.
+ARCHITECTURE_CONFIGS = {"smollm2-135m": CONFIGS_DIR / "smollm2-135m.json"}
+
+#: Environment variables the course reads.
+ENV_COURSE_MODEL = "COURSE_MODEL"
+ENV_TGI_URL = "TGI_URL"
+ENV_HF_OFFLINE = "HF_HUB_OFFLINE"
+
+#: How long resolve_model() waits for the Hub before falling back to the bundled model.
+HUB_PROBE_URL = "https://huggingface.co/api/models/" + HUB_MODEL_ID
+HUB_PROBE_TIMEOUT_S = 2.0
+
+#: Where course servers listen by default (loopback only unless a flag says otherwise).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_SERVER_PORT = 8080
+DEFAULT_WEBAPP_PORT = 8000
