@@ -35,3 +35,14 @@ HUB_PROBE_TIMEOUT_S = 2.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_SERVER_PORT = 8080
 DEFAULT_WEBAPP_PORT = 8000
+
+#: Lesson 1 (pipeline helpers and web app): generation limits, shared with the webapp's validation.
+DEFAULT_MAX_NEW_TOKENS = 64
+MAX_NEW_TOKENS_LIMIT = 1024
+MAX_STOP_SEQUENCES = 4
+#: How long a streaming reader waits for the next token before giving up.
+STREAM_TOKEN_TIMEOUT_S = 120.0
+#: How long a background web server may take to start or stop (tests, notebooks).
+SERVER_START_TIMEOUT_S = 60.0
+#: Where the course lives; notebooks' Colab setup cell installs the package from here.
+REPO_URL = "https://github.com/smol-inference-course/llm-inference"
