@@ -1,0 +1,156 @@
+"""The three stages of a text-generation pipeline, and what they measure.
+
+Pre-process (chat template, tokenizer with left padding), forward (`model.generate` with a seed,
+stop strings and a cancel flag), post-process (cut the prompt off, count tokens up to EOS, decode),
+as in the transformers "Pipelines" and "Text generation strategies" guides. The helpers in
+pipeline.py are built from these. Taught in inference_pipeline.md, "How a pipeline works" and
+"Measuring a generation".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .presets import GenerationParams
+
+Messages = str | Sequence[dict]
+
+
+@dataclass
+class GenerationResult:
+    """One reply and its measurements (section "Measuring a generation")."""
+
+    text: str
+    generated_tokens: int
+    finish_reason: str  # "eos_token", "stop_sequence", "length" or "cancelled"
+    time_to_first_token_s: float
+    total_s: float
+    prompt_tokens: int = 0
+    seed: int | None = None
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.generated_tokens / self.total_s if self.total_s > 0 else 0.0
+
+
+@dataclass
+class BatchResult:
+    """Replies to many prompts, in prompt order, and the totals (section "Batching")."""
+
+    results: list[GenerationResult]
+    total_s: float
+    time_to_first_token_s: float
+
+    @property
+    def texts(self) -> list[str]:
+        return [r.text for r in self.results]
+
+    @property
+    def generated_tokens(self) -> int:
+        return sum(r.generated_tokens for r in self.results)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.generated_tokens / self.total_s if self.total_s > 0 else 0.0
+
+
+def as_messages(prompt: Messages) -> list[dict]:
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise ValueError("the prompt must not be empty")
+        return [{"role": "user", "content": prompt}]
+    messages = list(prompt)
+    if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+        raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
+    return messages
+
+
+def encode(generator, prompts: Sequence[Messages], params: GenerationParams) -> dict:
+    """Pre-process: chat template (when the tokenizer has one), then tokenize with left padding."""
+    tokenizer = generator.tokenizer
+    if tokenizer.chat_template is not None:
+        texts = [tokenizer.apply_chat_template(as_messages(p), tokenize=False, add_generation_prompt=True)
+                 for p in prompts]
+        inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    else:
+        texts = ["\n".join(m["content"] for m in as_messages(p)) for p in prompts]
+        inputs = tokenizer(texts, return_tensors="pt", padding=True)
+    limit = getattr(generator.model.config, "max_position_embeddings", None)
+    prompt_len = inputs["input_ids"].shape[1]
+    if limit and prompt_len + params.max_new_tokens > limit:
+        raise ValueError(f"prompt ({prompt_len} tokens) + max_new_tokens ({params.max_new_tokens}) "
+                         f"must be <= {limit}, the model's context length")
+    return inputs.to(generator.model.device)
+
+
+def check_prompt(generator, messages: Messages, params: GenerationParams) -> int:
+    """Raise ValueError for a prompt the model cannot take; return its length in tokens."""
+    return int(encode(generator, [messages], params)["input_ids"].shape[1])
+
+
+class Clock:
+    """A streamer that only notes when the first new token arrives (generate calls put() per step)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.first_token_at: float | None = None
+        self._calls = 0
+
+    def put(self, value: Any) -> None:
+        self._calls += 1
+        if self._calls == 2 and self.first_token_at is None:  # call 1 is the prompt itself
+            self.first_token_at = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+    def ttft(self) -> float:
+        return (self.first_token_at or time.perf_counter()) - self.start
+
+
+def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, cancel: threading.Event | None = None):
+    """Forward: `model.generate` with the parameters, a seed, stop strings and an optional cancel flag."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    kwargs = params.generate_kwargs()
+    if params.stop:
+        kwargs.update(stop_strings=list(params.stop), tokenizer=generator.tokenizer)
+    if cancel is not None:
+        class _Cancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **_: Any):
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+        kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancel()])
+    if params.seed is not None:
+        torch.manual_seed(params.seed)  # also seeds every CUDA device
+    with torch.inference_mode():
+        return generator.model.generate(**inputs, streamer=streamer,
+                                        pad_token_id=generator.tokenizer.pad_token_id, **kwargs)
+
+
+def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft: float, total: float,
+            cancelled: bool = False) -> list[GenerationResult]:
+    """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode."""
+    tokenizer = generator.tokenizer
+    eos = generator.model.generation_config.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+    prompt_len = inputs["input_ids"].shape[1]  # [batch, prompt_len] -> new tokens start here
+    results = []
+    for row, mask in zip(output[:, prompt_len:].tolist(), inputs["attention_mask"].tolist()):
+        end = next((i + 1 for i, t in enumerate(row) if t in eos_ids), None)
+        while end is None and row and row[-1] == tokenizer.pad_token_id:
+            row = row[:-1]  # finished early by a stop string: the rest is padding
+        tokens = row[:end] if end is not None else row
+        text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        if end is not None:
+            reason = "eos_token"
+        elif params.stop and any(s in text for s in params.stop):
+            reason = "stop_sequence"
+        else:
+            reason = "cancelled" if cancelled and len(tokens) < params.max_new_tokens else "length"
+        results.append(GenerationResult(text, len(tokens), reason, ttft, total, int(sum(mask)), params.seed))
+    return results
