@@ -6,13 +6,11 @@ README.md, "Quickstart"; inference_pipeline.md shows the same steps in Python.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
 
 from .models import check_model_exists, resolve_model
-
-DEFAULT_MAX_NEW_TOKENS = 64
+from .settings import DEFAULT_MAX_NEW_TOKENS
 
 
 def positive_int(text: str) -> int:
