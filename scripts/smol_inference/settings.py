@@ -46,3 +46,21 @@ STREAM_TOKEN_TIMEOUT_S = 120.0
 SERVER_START_TIMEOUT_S = 60.0
 #: Where the course lives; notebooks' Colab setup cell installs the package from here.
 REPO_URL = "https://github.com/smol-inference-course/llm-inference"
+
+#: Lesson 2 client (smol_inference.client): timeouts, bounded retries with backoff, readiness polling.
+CLIENT_TIMEOUT_S = 120.0
+CLIENT_MAX_RETRIES = 3
+CLIENT_BACKOFF_INITIAL_S = 0.25
+CLIENT_BACKOFF_MAX_S = 4.0
+CLIENT_READY_TIMEOUT_S = 120.0
+CLIENT_READY_POLL_S = 0.5
+#: Load generator (smol_inference.bench): defaults of `smol-inference bench`.
+BENCH_CONCURRENCY = "1,2,4,8"
+BENCH_REQUESTS = 32
+BENCH_PROMPT_TOKENS = 100
+BENCH_MAX_NEW_TOKENS = 64
+BENCH_SEED = 0
+BENCH_REQUEST_TIMEOUT_S = 300.0
+#: Docker stacks (docker/): the course-server stack's published port and the TGI image lesson 2 pins.
+DOCKER_TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.5"
+DOCKER_COURSE_SERVER_PORT = 8080
