@@ -1,0 +1,27 @@
+"""The lesson-2 client for TGI-compatible servers (text_generation_inference.md, "Consuming the endpoint").
+
+`TGIClient` / `AsyncTGIClient` wrap huggingface_hub's InferenceClient with readiness polling, parsed
+metrics, typed errors and bounded retries. Modules: sync.py, aio.py, errors.py, retry.py, prom.py.
+"""
+
+from __future__ import annotations
+
+from .aio import AsyncTGIClient
+from .errors import (
+    AuthenticationError,
+    GenerationError,
+    OverloadedError,
+    RequestTimeoutError,
+    TGIError,
+    UnavailableError,
+    ValidationError,
+)
+from .prom import Metrics, Sample, histogram_quantile
+from .retry import NO_RETRY, RetryPolicy
+from .sync import TGIClient
+
+__all__ = [
+    "AsyncTGIClient", "AuthenticationError", "GenerationError", "Metrics", "NO_RETRY", "OverloadedError",
+    "RequestTimeoutError", "RetryPolicy", "Sample", "TGIClient", "TGIError", "UnavailableError",
+    "ValidationError", "histogram_quantile",
+]
