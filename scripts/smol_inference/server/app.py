@@ -1,0 +1,166 @@
+"""The course server's HTTP app: TGI's routes, errors and health, around the engine.
+
+Routes and behaviour follow TGI's router (router/src/server.rs) as summarised in
+../shared/reference/TGI-FACTS.md; the contract is ../shared/reference/tgi-openapi.json. The model
+loads on a background thread so the port opens at once and `/health` says 503 until the model is
+loaded and has answered a warm-up request, as TGI's health check does. `create_app` is what
+`smol-inference serve` and `background.start_server` run. text_generation_inference.md, "The course server".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from . import loading, openai_routes, tgi_routes
+from .config import DEFAULT_VALIDATION_WORKERS, ServerConfig
+from .engine import Engine
+from .errors import ApiError
+from .metrics import CONTENT_TYPE, ServerMetrics
+from .middleware import GuardMiddleware
+from .service import Service
+
+log = logging.getLogger("smol_inference.server")
+ROUTER_NAME = "text-generation-router"
+PIPELINE_TAG = "text-generation"
+#: Seconds the engine thread gets to finish its step at shutdown.
+ENGINE_STOP_S = 10.0
+GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions"}
+
+
+def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | None] | None) -> None:
+    """Load the model, start the engine, answer one warm-up request, then mark the server ready."""
+    try:
+        model, tokenizer, context = preloaded or loading.load(config)
+        resolved = config.resolve(context)
+        if config.torch_threads:
+            import torch
+
+            torch.set_num_threads(config.torch_threads)
+        metrics: ServerMetrics = app.state.metrics
+        metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)
+        engine = Engine(model, tokenizer, resolved, metrics)
+        engine.start()
+        service = Service(engine, resolved, metrics)
+        _warm_up(engine, tokenizer)
+        app.state.service, app.state.config = service, resolved
+        service.ready = True
+        log.info("model ready: %s", app.state.model_name)
+    except Exception as exc:  # noqa: BLE001 - reported by /health and the log, never as a traceback
+        app.state.load_error = f"{type(exc).__name__}: {exc}"
+        log.error("model failed to load: %s", app.state.load_error)
+
+
+def _warm_up(engine: Engine, tokenizer: Any) -> None:
+    """One greedy token through the whole engine (TGI's health check generates one token too)."""
+    from .engine import SamplingParams, Sequence, StoppingParams
+
+    done = threading.Event()
+    outcome: list[str] = []
+
+    def emit(kind: str, payload: Any) -> None:
+        outcome.append(kind)
+        done.set()
+
+    ids = list(tokenizer("Hello")["input_ids"]) or [tokenizer.eos_token_id or 0]
+    engine.submit(Sequence(ids, SamplingParams(), StoppingParams(1), emit))
+    if not done.wait(ENGINE_STOP_S * 6) or outcome[0] != "token":
+        raise RuntimeError("the model did not answer the warm-up request")
+
+
+def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any, int | None] | None = None) -> Any:
+    """The ASGI app (FastAPI behind the payload/API-key guard). `preloaded` = (model, tokenizer, context)."""
+    config = config or ServerConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        loader = threading.Thread(target=_start, args=(app, config, preloaded), name="smol-loader", daemon=True)
+        loader.start()
+        yield
+        service = app.state.service
+        if service is not None:
+            service.ready = False
+            service.engine.stop(ENGINE_STOP_S)
+
+    app = FastAPI(title="smol-inference course server (TGI-compatible)", version=__version__,
+                  openapi_url="/api-doc/openapi.json", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    app.state.service, app.state.config, app.state.load_error = None, config, None
+    app.state.metrics = ServerMetrics()
+    app.state.model_name = loading.display_name(config.model_id)
+    app.state.created = int(time.time())
+    app.include_router(tgi_routes.router)
+    app.include_router(openai_routes.router)
+    _add_handlers(app)
+    _add_info_routes(app)
+    if config.cors_allow_origin:
+        app.add_middleware(CORSMiddleware, allow_origins=config.cors_allow_origin, allow_methods=["*"],
+                           allow_headers=["*"])
+    return GuardMiddleware(app, config.payload_limit, config.api_key)
+
+
+def _add_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"Failed to deserialize the JSON body into the target type: {where or 'body'}: " \
+                  f"{first.get('msg', 'invalid body')}"
+        if request.url.path in GENERATION_PATHS:
+            app.state.metrics.request_count.inc()
+            app.state.metrics.failure("validation")
+        return JSONResponse({"error": message, "error_type": "validation"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "not_found" if exc.status_code == 404 else "http"
+        return JSONResponse({"error": str(exc.detail), "error_type": kind}, status_code=exc.status_code)
+
+
+def _add_info_routes(app: FastAPI) -> None:
+    def healthy() -> bool:
+        service = app.state.service
+        return service is not None and service.ready and service.engine.alive
+
+    @app.get("/health", tags=["Text Generation Inference"])
+    async def health() -> Response:
+        """200 once the model is loaded and answers; 503 before (or after a fatal error)."""
+        if healthy():
+            return Response(status_code=200)
+        return JSONResponse({"error": "unhealthy", "error_type": "healthcheck"}, status_code=503)
+
+    @app.get("/ping", tags=["Text Generation Inference"])
+    async def ping() -> Response:
+        """SageMaker-style liveness, same answer as /health."""
+        return await health()
+
+    @app.get("/info", tags=["Text Generation Inference"])
+    async def info() -> dict[str, Any]:
+        """TGI's `Info`: model and router limits."""
+        cfg: ServerConfig = app.state.config
+        return {
+            "model_id": app.state.model_name, "model_sha": None, "model_pipeline_tag": PIPELINE_TAG,
+            "max_concurrent_requests": cfg.max_concurrent_requests, "max_best_of": cfg.max_best_of,
+            "max_stop_sequences": cfg.max_stop_sequences, "max_input_tokens": cfg.max_input_tokens,
+            "max_total_tokens": cfg.max_total_tokens, "validation_workers": DEFAULT_VALIDATION_WORKERS,
+            "max_client_batch_size": cfg.max_client_batch_size, "router": ROUTER_NAME,
+            "version": __version__, "sha": None, "docker_label": None,
+        }
+
+    @app.get("/metrics", tags=["Text Generation Inference"])
+    async def metrics() -> Response:
+        """Prometheus text with TGI's metric names."""
+        return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)

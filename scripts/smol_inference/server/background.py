@@ -1,0 +1,105 @@
+"""Start the course server in this process, on a background thread: for tests and notebooks.
+
+Lesson 2 runs every client line against a live endpoint; where no TGI can run (Colab CPU, CI) the
+notebook starts this server and points the clients at `handle.url`:
+
+    from smol_inference.server import start_server
+    server = start_server()              # bundled model, 127.0.0.1, a free port
+    ...  InferenceClient(base_url=server.url) ...
+    server.stop()
+
+`start_server` returns once `/health` answers 200 (model loaded and warm). text_generation_inference.md,
+"Running the course server".
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import settings
+from .app import create_app
+from .config import ServerConfig
+
+#: How often start_server polls /health while the model loads (seconds).
+HEALTH_POLL_S = 0.1
+
+
+def free_port(host: str = settings.DEFAULT_HOST) -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerHandle:
+    """A running in-process server: `url`, `config`, `stop()`; also a context manager."""
+
+    url: str
+    config: ServerConfig
+    _server: Any = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith("http"):
+            raise ValueError(f"not an http url: {self.url}")
+
+    def stop(self, timeout_s: float = settings.SERVER_START_TIMEOUT_S) -> None:
+        """Ask uvicorn to exit, wait for the thread (engine stopped by the app's lifespan)."""
+        self._server.should_exit = True
+        self._thread.join(timeout_s)
+
+    def __enter__(self) -> "ServerHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_healthy(url: str, timeout_s: float, thread: threading.Thread | None = None) -> None:
+    """Poll GET /health until 200; raise TimeoutError after `timeout_s`, RuntimeError if the server died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if thread is not None and not thread.is_alive():
+            raise RuntimeError(f"the server at {url} stopped while starting")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=HEALTH_POLL_S * 10) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(HEALTH_POLL_S)
+    raise TimeoutError(f"the server at {url} was not healthy after {timeout_s:.0f}s")
+
+
+def start_server(config: ServerConfig | None = None, *, timeout_s: float = settings.SERVER_START_TIMEOUT_S,
+                 preloaded: tuple[Any, Any, int | None] | None = None, **flags: Any) -> ServerHandle:
+    """Serve `config` (or ServerConfig(**flags); port 0 or absent = a free port) until `.stop()`."""
+    import uvicorn
+
+    if config is None:
+        flags.setdefault("port", 0)
+        config = ServerConfig(**flags)
+    elif flags:
+        raise ValueError("pass either a ServerConfig or flags, not both")
+    if config.port == 0:
+        config = ServerConfig(**{**config.__dict__, "port": free_port(config.hostname)})
+    app = create_app(config, preloaded=preloaded)
+    server = uvicorn.Server(uvicorn.Config(app, host=config.hostname, port=config.port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"smol-server-{config.port}", daemon=True)
+    thread.start()
+    url = f"http://{config.hostname}:{config.port}"
+    try:
+        wait_healthy(url, timeout_s, thread)
+    except Exception:
+        server.should_exit = True
+        thread.join(timeout_s)
+        raise
+    return ServerHandle(url, config, server, thread)

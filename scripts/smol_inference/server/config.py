@@ -1,0 +1,130 @@
+"""Launcher flags of the course server, with TGI's names, meanings and derived defaults.
+
+Follows TGI's launcher (launcher/src/main.rs, summarised in ../shared/reference/TGI-FACTS.md,
+"Launcher flags"): `max_total_tokens` defaults to the model's context (capped like TGI's default),
+`max_input_tokens` to one less, `max_batch_prefill_tokens` to `max_input_tokens + 50` (or
+`max_batch_size * max_input_tokens`), and the same consistency checks the launcher makes.
+TGI infers `max_batch_total_tokens` from free GPU memory at warm-up; the course server has no
+warm-up, so it reserves room for `BATCH_TOTAL_SEQUENCES` full-length sequences instead.
+text_generation_inference.md, "Launcher flags".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .. import settings
+
+#: TGI's defaults (launcher/src/main.rs).
+DEFAULT_MAX_CONCURRENT_REQUESTS = 128
+DEFAULT_MAX_BEST_OF = 2
+DEFAULT_MAX_STOP_SEQUENCES = 4
+DEFAULT_MAX_TOP_N_TOKENS = 5
+DEFAULT_WAITING_SERVED_RATIO = 0.3
+DEFAULT_MAX_WAITING_TOKENS = 20
+DEFAULT_MAX_CLIENT_BATCH_SIZE = 4
+DEFAULT_PAYLOAD_LIMIT = 2_000_000
+DEFAULT_VALIDATION_WORKERS = 2
+#: TGI caps the default context at this many tokens to save memory when the model allows more.
+DEFAULT_CONTEXT_CAP = 4096
+#: Used when the model config names no context length.
+FALLBACK_CONTEXT = 2048
+#: TGI adds this margin to max_input_tokens for the default prefill budget.
+PREFILL_MARGIN_TOKENS = 50
+#: Course-server choice (TGI measures memory instead): room for this many full sequences.
+BATCH_TOTAL_SEQUENCES = 16
+#: How often a waiting blocking request checks whether its client went away (seconds).
+DISCONNECT_POLL_S = 0.05
+#: How long the idle model thread sleeps before looking at the queue again (seconds).
+IDLE_WAIT_S = 0.05
+#: SSE keep-alive comment interval, as TGI (seconds).
+KEEP_ALIVE_S = 15.0
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+@dataclass
+class ServerConfig:
+    """Every flag of `smol-inference serve`; None means "derive it like TGI" (see `resolve`)."""
+
+    model_id: str = settings.TINY_MODEL
+    hostname: str = settings.DEFAULT_HOST
+    port: int = settings.DEFAULT_SERVER_PORT
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    max_best_of: int = DEFAULT_MAX_BEST_OF
+    max_stop_sequences: int = DEFAULT_MAX_STOP_SEQUENCES
+    max_top_n_tokens: int = DEFAULT_MAX_TOP_N_TOKENS
+    max_input_tokens: int | None = None
+    max_total_tokens: int | None = None
+    max_batch_prefill_tokens: int | None = None
+    max_batch_total_tokens: int | None = None
+    max_batch_size: int | None = None
+    waiting_served_ratio: float = DEFAULT_WAITING_SERVED_RATIO
+    max_waiting_tokens: int = DEFAULT_MAX_WAITING_TOKENS
+    max_client_batch_size: int = DEFAULT_MAX_CLIENT_BATCH_SIZE
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT
+    dtype: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    trust_remote_code: bool = False
+    cors_allow_origin: list[str] = field(default_factory=list)
+    device: str | None = None
+    #: torch intra-op threads for the model (None: torch's default). 1 is fastest for tiny models on busy CPUs.
+    torch_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.model_id:
+            raise ValueError("model_id must not be empty")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in [0, 65535], got {self.port}")
+        for name in ("max_concurrent_requests", "max_best_of", "max_input_tokens", "max_total_tokens",
+                     "max_batch_prefill_tokens", "max_batch_total_tokens", "max_batch_size",
+                     "max_waiting_tokens", "max_client_batch_size", "payload_limit", "torch_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        for name in ("max_stop_sequences", "max_top_n_tokens"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.waiting_served_ratio:
+            raise ValueError(f"waiting_served_ratio must be >= 0, got {self.waiting_served_ratio}")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.api_key is not None and not self.api_key:
+            raise ValueError("api_key must not be empty when given")
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """The launcher's cross-flag checks, for the values that are known."""
+        inp, total = self.max_input_tokens, self.max_total_tokens
+        prefill, batch_total = self.max_batch_prefill_tokens, self.max_batch_total_tokens
+        if inp is not None and total is not None and inp >= total:
+            raise ValueError(f"`max_input_tokens` ({inp}) must be < `max_total_tokens` ({total})")
+        if prefill is not None and inp is not None and prefill < inp:
+            raise ValueError(f"`max_batch_prefill_tokens` ({prefill}) must be >= `max_input_tokens` ({inp})")
+        if batch_total is not None and total is not None and batch_total < total:
+            raise ValueError(f"`max_batch_total_tokens` ({batch_total}) must be >= `max_total_tokens` ({total})")
+        if batch_total is not None and prefill is not None and prefill > batch_total:
+            raise ValueError(f"`max_batch_prefill_tokens` ({prefill}) must be <= `max_batch_total_tokens` "
+                             f"({batch_total})")
+
+    def resolve(self, model_context: int | None) -> "ServerConfig":
+        """A copy with every None limit derived from the model's context length, as TGI does."""
+        context = min(model_context or FALLBACK_CONTEXT, DEFAULT_CONTEXT_CAP)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        total = values["max_total_tokens"]
+        inp = values["max_input_tokens"]
+        if total is None:
+            total = max(context, inp + 1) if inp is not None else context
+        if inp is None:
+            inp = total - 1
+        if values["max_batch_prefill_tokens"] is None:
+            size = values["max_batch_size"]
+            values["max_batch_prefill_tokens"] = size * inp if size else inp + PREFILL_MARGIN_TOKENS
+        if values["max_batch_total_tokens"] is None:
+            values["max_batch_total_tokens"] = max(BATCH_TOTAL_SEQUENCES * total, values["max_batch_prefill_tokens"])
+        values.update(max_total_tokens=total, max_input_tokens=inp)
+        return ServerConfig(**values)
+
+    @property
+    def resolved(self) -> bool:
+        return None not in (self.max_input_tokens, self.max_total_tokens, self.max_batch_prefill_tokens,
+                            self.max_batch_total_tokens)

@@ -1,0 +1,112 @@
+"""One request inside the engine: its validated parameters, its state, and how it reports back.
+
+Mirrors what TGI's router hands to its model server per request (`Request` with
+`NextTokenChooserParameters` and `StoppingCriteriaParameters`) and what comes back per step
+(`Generation`: one token, top tokens, and on the last step the finish reason).
+text_generation_inference.md, "Inside the server".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+FINISH_LENGTH = "length"
+FINISH_EOS = "eos_token"
+FINISH_STOP = "stop_sequence"
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to choose the next token (TGI's NextTokenChooserParameters)."""
+
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    typical_p: float = 1.0
+    repetition_penalty: float = 1.0
+    frequency_penalty: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.repetition_penalty <= 0 or self.top_k < 0:
+            raise ValueError("temperature and repetition_penalty must be > 0, top_k >= 0")
+        if not (0 < self.top_p <= 1 and 0 < self.typical_p <= 1):
+            raise ValueError("top_p and typical_p must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class StoppingParams:
+    """When to stop (TGI's StoppingCriteriaParameters)."""
+
+    max_new_tokens: int
+    stop_sequences: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One generated or prompt token as the API reports it."""
+
+    id: int
+    text: str
+    logprob: float | None
+    special: bool = False
+
+
+@dataclass
+class Sequence:
+    """A request's life in the engine. The model thread owns every field below `emit`."""
+
+    input_ids: list[int]                        # prompt token ids, already truncated/validated
+    sampling: SamplingParams
+    stopping: StoppingParams
+    emit: Callable[[str, Any], None]            # thread-safe: ("token", (TokenInfo, top, done)) | ("error", str)
+    top_n_tokens: int = 0
+    prefill_details: bool = False
+    queued_at: float = field(default_factory=time.perf_counter)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    # --- engine state ---
+    generated: list[TokenInfo] = field(default_factory=list)
+    prefill: list[TokenInfo] = field(default_factory=list)   # prompt tokens, when prefill_details
+    text: str = ""                              # decoded generated text, special tokens skipped
+    started_at: float | None = None            # when prefill began (end of queue time)
+    finished_at: float | None = None
+    finish_reason: str | None = None
+    generator: Any = None                      # torch.Generator, seeded once from sampling.seed
+
+    def __post_init__(self) -> None:
+        if not self.input_ids:
+            raise ValueError("a sequence needs at least one input token")
+
+    @property
+    def input_length(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens this sequence may occupy at most (TGI's per-request token budget)."""
+        return self.input_length + self.stopping.max_new_tokens
+
+    def all_token_ids(self) -> list[int]:
+        return self.input_ids + [token.id for token in self.generated]
+
+    def check_stop(self, token: TokenInfo, eos_ids: set[int]) -> str | None:
+        """TGI's StoppingCriteria: eos token, then a stop sequence at the end of the text, then length."""
+        if token.id in eos_ids:
+            return FINISH_EOS
+        if any(self.text.endswith(stop) for stop in self.stopping.stop_sequences):
+            return FINISH_STOP
+        if len(self.generated) >= self.stopping.max_new_tokens:
+            return FINISH_LENGTH
+        return None
+
+    def cancel(self) -> None:
+        """Ask the engine to drop this sequence at its next step (client went away)."""
+        self.cancelled.set()

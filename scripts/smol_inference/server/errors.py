@@ -1,0 +1,52 @@
+"""TGI's error contract: a body `{"error", "error_type"}` and a status per error type.
+
+From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
+summarised in ../shared/reference/TGI-FACTS.md, "Errors". 401 and 413 are the course server's
+answers for a missing API key and an oversize body. text_generation_inference.md, "Errors".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUS = {
+    "validation": 422,
+    "template_error": 422,
+    "tool_error": 422,
+    "generation": 424,
+    "overloaded": 429,
+    "incomplete_generation": 500,
+    "healthcheck": 503,
+    "unhealthy": 503,
+    "authorization": 401,
+    "payload_too_large": 413,
+    "not_found": 404,
+}
+
+
+@dataclass
+class ApiError(Exception):
+    """An error the client sees as TGI would show it."""
+
+    error_type: str
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.error_type not in STATUS:
+            raise ValueError(f"unknown error_type {self.error_type!r}")
+        super().__init__(self.message)
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.error_type]
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.message, "error_type": self.error_type}
+
+
+def validation(message: str) -> ApiError:
+    return ApiError("validation", message)
+
+
+OVERLOADED = "Model is overloaded"
+GENERATION_FAILED = "Request failed during generation"

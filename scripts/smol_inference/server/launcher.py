@@ -1,0 +1,80 @@
+"""`smol-inference serve`: the course server with TGI's launcher flag names.
+
+Flags and meanings follow TGI's launcher (launcher/src/main.rs; TGI-FACTS.md, "Launcher flags"),
+except that `--hostname` defaults to loopback (127.0.0.1) and `--port` to the course's port, and
+the model defaults to the bundled one. Limits left unset are derived as TGI derives them
+(config.py). text_generation_inference.md, "Running the course server".
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import settings
+from ..models import expand_alias
+from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
+                     DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
+                     DEFAULT_PAYLOAD_LIMIT, DEFAULT_WAITING_SERVED_RATIO, DTYPES, ServerConfig)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--model-id", default=settings.TINY_MODEL_ALIAS,
+        help="hub id, local path or 'tiny-instruct' (default: the bundled model)")
+    add("--hostname", default=settings.DEFAULT_HOST, help="address to bind (default: loopback only)")
+    add("--port", type=int, default=settings.DEFAULT_SERVER_PORT)
+    add("--max-concurrent-requests", type=int, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
+        help="requests in flight before 429 'Model is overloaded'")
+    add("--max-best-of", type=int, default=DEFAULT_MAX_BEST_OF)
+    add("--max-stop-sequences", type=int, default=DEFAULT_MAX_STOP_SEQUENCES)
+    add("--max-top-n-tokens", type=int, default=DEFAULT_MAX_TOP_N_TOKENS)
+    add("--max-input-tokens", "--max-input-length", type=int, default=None,
+        help="default: max_total_tokens - 1")
+    add("--max-total-tokens", type=int, default=None, help="default: the model's context (at most 4096)")
+    add("--max-batch-prefill-tokens", type=int, default=None, help="default: max_input_tokens + 50")
+    add("--max-batch-total-tokens", type=int, default=None, help="default: 16 full-length sequences")
+    add("--max-batch-size", type=int, default=None, help="default: no limit besides the token budgets")
+    add("--waiting-served-ratio", type=float, default=DEFAULT_WAITING_SERVED_RATIO)
+    add("--max-waiting-tokens", type=int, default=DEFAULT_MAX_WAITING_TOKENS)
+    add("--max-client-batch-size", type=int, default=DEFAULT_MAX_CLIENT_BATCH_SIZE)
+    add("--payload-limit", type=int, default=DEFAULT_PAYLOAD_LIMIT, help="largest request body in bytes")
+    add("--dtype", choices=DTYPES, default=None, help="default: float16 on GPU, float32 on CPU")
+    add("--api-key", default=None, help="require 'Authorization: Bearer KEY' on generation routes")
+    add("--trust-remote-code", action="store_true", help="allow model code from the Hub (off by default)")
+    add("--cors-allow-origin", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
+    add("--torch-threads", type=int, default=None, help="torch CPU threads for the model (default: torch's)")
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    names = [f for f in ServerConfig.__dataclass_fields__ if f != "device"]
+    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    values["model_id"] = expand_alias(args.model_id)
+    return ServerConfig(**values)
+
+
+def banner(config: ServerConfig) -> str:
+    scope = ("loopback only; pass --hostname 0.0.0.0 to accept other machines"
+             if config.hostname in LOOPBACK else "ALL interfaces: anyone who can reach this machine can use it")
+    key = "API key required on generation routes" if config.api_key else "no API key"
+    return (f"[smol_inference] serving {args_model(config)} on http://{config.hostname}:{config.port} "
+            f"({scope}; {key}). Docs: /docs, metrics: /metrics")
+
+
+def args_model(config: ServerConfig) -> str:
+    return settings.TINY_MODEL_ALIAS if config.model_id == settings.TINY_MODEL else config.model_id
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    config = config_from_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(banner(config), file=sys.stderr, flush=True)
+    uvicorn.run(create_app(config), host=config.hostname, port=config.port, log_level="info")
+    return 0

@@ -1,0 +1,36 @@
+"""Load the model and tokenizer the server will serve, safely by default.
+
+Like TGI's launcher: `--dtype` picks the weights' precision (default: float16 on a GPU, float32 on
+CPU where half precision is slow), and remote code runs only with `--trust-remote-code`.
+text_generation_inference.md, "Launcher flags".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import settings
+from ..models import check_model_exists, expand_alias
+from .config import ServerConfig
+
+
+def display_name(model_id: str) -> str:
+    """What /info and /v1/models call the model: the alias for the bundled one."""
+    return settings.TINY_MODEL_ALIAS if expand_alias(model_id) == settings.TINY_MODEL else model_id
+
+
+def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
+    """(model in eval mode on its device, tokenizer, the model's context length or None)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    name = expand_alias(config.model_id)
+    check_model_exists(name)
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = config.dtype or ("float16" if device.startswith("cuda") else "float32")
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=config.trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype),
+                                                 trust_remote_code=config.trust_remote_code)
+    model = model.to(device).eval()
+    context = getattr(model.config, "max_position_embeddings", None)
+    return model, tokenizer, context

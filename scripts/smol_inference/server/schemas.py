@@ -1,0 +1,107 @@
+"""Request bodies of the course server, shaped like TGI's OpenAPI schemas.
+
+Field names, types and defaults follow ../shared/reference/tgi-openapi.json (`GenerateParameters`,
+`CompatGenerateRequest`, `ChatRequest`, `CompletionRequest`) and TGI's router (router/src/lib.rs).
+Range rules that TGI checks after parsing (temperature > 0, ...) live in validation.py so that
+they give TGI's messages. Unknown fields are ignored, as TGI's serde structs do.
+text_generation_inference.md, "The API".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Largest seed a u64 can hold (TGI's seed type).
+MAX_SEED = 2**64 - 1
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GenerateParameters(_Body):
+    best_of: int | None = None
+    decoder_input_details: bool = False
+    details: bool = False
+    do_sample: bool = False
+    frequency_penalty: float | None = None
+    grammar: dict[str, Any] | None = None
+    max_new_tokens: int | None = None
+    repetition_penalty: float | None = None
+    return_full_text: bool | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    stop: list[str] = Field(default_factory=list)
+    temperature: float | None = None
+    top_k: int | None = None
+    top_n_tokens: int | None = None
+    top_p: float | None = None
+    truncate: int | None = None
+    typical_p: float | None = None
+    watermark: bool = False
+    adapter_id: str | None = None
+
+
+class GenerateRequest(_Body):
+    """`POST /generate`, `/generate_stream`, `/tokenize`; `POST /` also reads `stream`."""
+
+    inputs: str
+    parameters: GenerateParameters | None = None
+    stream: bool = False
+
+
+class TextChunk(_Body):
+    type: Literal["text"]
+    text: str
+
+
+class Message(_Body):
+    role: str
+    content: str | list[TextChunk] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(chunk.text for chunk in self.content)
+        return self.content or ""
+
+
+class StreamOptions(_Body):
+    include_usage: bool = False
+
+
+class _OpenAIBody(_Body):
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    stop: str | list[str] | None = None
+    stream: bool = False
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class ChatRequest(_OpenAIBody):
+    messages: list[Message] = Field(min_length=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    n: int | None = None
+    presence_penalty: float | None = None
+    stream_options: StreamOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    response_format: dict[str, Any] | None = None
+
+
+class CompletionRequest(_OpenAIBody):
+    prompt: str | list[str]
+    suffix: str | None = None
+
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

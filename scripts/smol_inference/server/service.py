@@ -1,0 +1,172 @@
+"""Between HTTP and the engine: admission (429), tickets, timings and request metrics.
+
+Follows TGI's router `Infer` (router/src/infer/mod.rs): a semaphore of `max_concurrent_requests`
+permits taken without waiting (none left: 429 "Model is overloaded"), validation, then the request
+is queued and its tokens stream back. Timings become TGI's `x-*-time` headers and request
+histograms. A ticket also notices a client that went away and cancels its sequence, so the engine
+frees the slot at its next step. text_generation_inference.md, "Inside the server".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors
+from .config import DISCONNECT_POLL_S, ServerConfig
+from .engine import Engine, Sequence, TokenInfo
+from .errors import ApiError
+from .metrics import ServerMetrics
+from .validation import ValidRequest
+
+
+class Limiter:
+    """TGI's concurrency semaphore, non-blocking: a permit now or 429. Used on the event loop only."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self.limit, self.in_use = limit, 0
+
+    def try_acquire(self) -> "Permit | None":
+        if self.in_use >= self.limit:
+            return None
+        self.in_use += 1
+        return Permit(self)
+
+
+class Permit:
+    """One taken slot; `release` may be called any number of times, it frees the slot once."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter: Limiter | None = limiter
+
+    def release(self) -> None:
+        if self._limiter is not None:
+            self._limiter.in_use -= 1
+            self._limiter = None
+
+
+@dataclass
+class Ticket:
+    """One queued sequence seen from the event loop: its events arrive on an asyncio queue."""
+
+    seq: Sequence
+    events: asyncio.Queue = field(default_factory=asyncio.Queue)
+    tokens: list[TokenInfo] = field(default_factory=list)
+    top: list[list[TokenInfo]] = field(default_factory=list)   # top_n tokens per generated token
+
+    async def next(self, timeout_s: float) -> tuple[str, Any] | None:
+        """The next event, or None after `timeout_s` seconds without one."""
+        try:
+            return await asyncio.wait_for(self.events.get(), timeout_s)
+        except asyncio.TimeoutError:
+            return None
+
+
+@dataclass
+class Timing:
+    """Seconds spent in each phase of one request (TGI's x-*-time headers)."""
+
+    start: float
+    validation: float = 0.0
+    queue: float = 0.0
+    inference: float = 0.0
+    total: float = 0.0
+    per_token: float = 0.0
+
+
+class Service:
+    """What the routes call: admit, validate (by the caller), run, measure."""
+
+    def __init__(self, engine: Engine, config: ServerConfig, metrics: ServerMetrics) -> None:
+        self.engine, self.config, self.metrics = engine, config, metrics
+        self.limiter = Limiter(config.max_concurrent_requests)
+        self.ready = False
+
+    def admit(self) -> Permit:
+        """Count the request and take a permit; 429 when none is left (TGI's overloaded)."""
+        self.metrics.request_count.inc()
+        if not self.ready:
+            self.metrics.failure("unhealthy")
+            raise ApiError("unhealthy", "Model is not loaded yet")
+        permit = self.limiter.try_acquire()
+        if permit is None:
+            self.metrics.failure("overloaded")
+            raise ApiError("overloaded", errors.OVERLOADED)
+        return permit
+
+    def fail(self, exc: ApiError) -> None:
+        self.metrics.failure(exc.error_type)
+
+    def submit(self, valid: ValidRequest, seed: int | None = None) -> Ticket:
+        """Queue one sequence; its events (token / error) arrive on the ticket from the model thread."""
+        loop = asyncio.get_running_loop()
+        sampling = valid.sampling if seed is None else type(valid.sampling)(
+            **{**valid.sampling.__dict__, "seed": seed})
+        holder: list[Ticket] = []
+
+        def emit(kind: str, payload: Any) -> None:            # called on the model thread
+            try:
+                loop.call_soon_threadsafe(holder[0].events.put_nowait, (kind, payload))
+            except RuntimeError:                               # event loop closed: nobody listens
+                pass
+
+        seq = Sequence(valid.input_ids, sampling, valid.stopping, emit, top_n_tokens=valid.top_n_tokens,
+                       prefill_details=valid.decoder_input_details)
+        ticket = Ticket(seq)
+        holder.append(ticket)
+        self.engine.submit(seq)
+        return ticket
+
+    async def wait(self, ticket: Ticket, request: Any) -> Sequence:
+        """Collect a whole sequence; cancel it if the HTTP client disconnects meanwhile."""
+        while True:
+            event = await ticket.next(DISCONNECT_POLL_S)
+            if event is None:
+                if request is not None and await request.is_disconnected():
+                    ticket.seq.cancel()
+                    raise asyncio.CancelledError("client disconnected")
+                continue
+            kind, payload = event
+            if kind == "error":
+                raise ApiError("generation", payload)
+            ticket.tokens.append(payload[0])
+            ticket.top.append(payload[1])
+            if payload[2]:
+                return ticket.seq
+
+    def finish(self, valid: ValidRequest, seq: Sequence, timing: Timing) -> Timing:
+        """Fill the timing from the sequence and record the request metrics."""
+        m = self.metrics
+        timing.queue = (seq.started_at or timing.start) - seq.queued_at
+        timing.inference = (seq.finished_at or time.perf_counter()) - (seq.started_at or timing.start)
+        timing.total = time.perf_counter() - timing.start
+        timing.per_token = timing.inference / max(1, len(seq.generated))
+        m.request_success.inc()
+        m.request_duration.observe(timing.total)
+        m.validation_duration.observe(timing.validation)
+        m.queue_duration.observe(timing.queue)
+        m.inference_duration.observe(timing.inference)
+        m.time_per_token.observe(timing.per_token)
+        m.input_length.observe(valid.input_length)
+        m.generated_tokens.observe(len(seq.generated))
+        m.max_new_tokens.observe(valid.stopping.max_new_tokens)
+        return timing
+
+    def headers(self, valid: ValidRequest, seq: Sequence, timing: Timing) -> dict[str, str]:
+        """TGI's response headers (router/src/server.rs): seconds for compute time, ms for the rest."""
+        ms = lambda seconds: str(int(seconds * 1000))  # noqa: E731
+        return {
+            "x-compute-type": self.compute_type, "x-compute-time": f"{timing.total:.6f}",
+            "x-total-time": ms(timing.total), "x-validation-time": ms(timing.validation),
+            "x-queue-time": ms(timing.queue), "x-inference-time": ms(timing.inference),
+            "x-time-per-token": ms(timing.per_token), "x-prompt-tokens": str(valid.input_length),
+            "x-generated-tokens": str(len(seq.generated)),
+        }
+
+    @property
+    def compute_type(self) -> str:
+        return str(getattr(self.engine.model, "device", "cpu")).split(":")[0]

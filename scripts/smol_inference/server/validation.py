@@ -1,0 +1,117 @@
+"""Validate a generate request before any model work, with TGI's rules and messages.
+
+Follows TGI's router validation (router/src/validation.rs, `Validation::validate`), summarised in
+../shared/reference/TGI-FACTS.md, "/generate parameters and validation": the checks run in the
+same order and fail with the same 422 `validation` messages. The result is a `ValidRequest` the
+engine can run without looking back at the JSON. text_generation_inference.md, "Validation".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from .config import ServerConfig
+from .engine import SamplingParams, StoppingParams
+from .errors import validation
+from .schemas import MAX_SEED, GenerateParameters
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    """A request that passed validation: token ids and engine parameters."""
+
+    input_ids: list[int]
+    sampling: SamplingParams
+    stopping: StoppingParams
+    best_of: int = 1
+    details: bool = False
+    decoder_input_details: bool = False
+    top_n_tokens: int = 0
+    return_full_text: bool = False
+    seed_given: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.input_ids or self.best_of < 1:
+            raise ValueError("a valid request has input tokens and best_of >= 1")
+
+    @property
+    def input_length(self) -> int:
+        return len(self.input_ids)
+
+
+def _finite(value: float | None, name: str) -> None:
+    if value is not None and not math.isfinite(value):
+        raise validation(f"`{name}` must be a finite number")
+
+
+def validate(inputs: str, params: GenerateParameters | None, config: ServerConfig, tokenizer: Any, *,
+             stream: bool = False, add_special_tokens: bool = True) -> ValidRequest:
+    """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request."""
+    omitted = params is None
+    p = params or GenerateParameters()
+    for name in ("temperature", "repetition_penalty", "frequency_penalty", "top_p", "typical_p"):
+        _finite(getattr(p, name), name)
+    best_of = p.best_of if p.best_of is not None else 1
+    if best_of != 1:
+        if best_of < 1 or best_of > config.max_best_of:
+            raise validation(f"`best_of` must be > 0 and <= {config.max_best_of}. Given: {best_of}")
+        if p.seed is not None:
+            raise validation("`seed` must not be set when `best_of` > 1")
+        if stream:
+            raise validation("`best_of` != 1 is not supported when streaming tokens")
+    if p.temperature is not None and p.temperature <= 0:
+        raise validation("`temperature` must be strictly positive")
+    if p.repetition_penalty is not None and p.repetition_penalty <= 0:
+        raise validation("`repetition_penalty` must be strictly positive")
+    if p.frequency_penalty is not None and not -2.0 <= p.frequency_penalty <= 2.0:
+        raise validation("`frequency_penalty` must be >= -2.0 and <= 2.0")
+    if p.top_p is not None and not 0.0 < p.top_p < 1.0:
+        raise validation("`top_p` must be > 0.0 and < 1.0")
+    if p.typical_p is not None and not 0.0 < p.typical_p < 1.0:
+        raise validation("`typical_p` must be > 0.0 and < 1.0")
+    if p.top_k is not None and p.top_k <= 0:
+        raise validation("`top_k` must be strictly positive")
+    if p.max_new_tokens is not None and p.max_new_tokens <= 0:
+        raise validation("`max_new_tokens` must be strictly positive")
+    if len(p.stop) > config.max_stop_sequences:
+        raise validation(f"`stop` supports up to {config.max_stop_sequences} stop sequences. Given: {len(p.stop)}")
+    top_n = p.top_n_tokens or 0
+    if top_n < 0 or top_n > config.max_top_n_tokens:
+        raise validation(f"`top_n_tokens` must be >= 0 and <= {config.max_top_n_tokens}. Given: {top_n}")
+    if p.decoder_input_details and stream:
+        raise validation("`decoder_input_details` == true is not supported when streaming tokens")
+    if p.grammar is not None:
+        raise validation("grammar is not supported")
+    if p.adapter_id is not None:
+        raise validation("`adapter_id` is not supported: this server serves one model")
+    if not inputs:
+        raise validation("`inputs` cannot be empty")
+    if p.truncate is not None and not 0 < p.truncate <= config.max_input_tokens:
+        raise validation(f"`truncate` must be strictly positive and less than {config.max_input_tokens}. "
+                         f"Given: {p.truncate}")
+    do_sample = omitted or p.do_sample or any(
+        v is not None for v in (p.temperature, p.top_k, p.top_p, p.typical_p))
+    if best_of > 1 and not do_sample:
+        raise validation("you must use sampling when `best_of` is > 1")
+    ids = list(tokenizer(inputs, add_special_tokens=add_special_tokens)["input_ids"])
+    if p.truncate is not None:
+        ids = ids[-p.truncate:]
+    if not ids:
+        raise validation("`inputs` cannot be empty")
+    if len(ids) > config.max_input_tokens:
+        raise validation(f"`inputs` must have less than {config.max_input_tokens} tokens. Given: {len(ids)}")
+    max_new = p.max_new_tokens if p.max_new_tokens is not None else config.max_total_tokens - len(ids)
+    if len(ids) + max_new > config.max_total_tokens:
+        raise validation(f"`inputs` tokens + `max_new_tokens` must be <= {config.max_total_tokens}. "
+                         f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`")
+    seed = p.seed if p.seed is not None else random.randint(0, MAX_SEED)
+    sampling = SamplingParams(
+        do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
+        typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
+        frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
+    return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop)), best_of=best_of,
+                        details=p.details, decoder_input_details=p.decoder_input_details, top_n_tokens=top_n,
+                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
