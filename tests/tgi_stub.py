@@ -89,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.state.requests.append(("GET", self.path, {}))
-        if self.path in ("/health", "/info", "/v1/models", "/metrics") and (failure := self.state.next_failure()):
+        if self.path == "/health" and (failure := self.state.next_failure()):
             return self._json(*failure)
         if self.path == "/health":
             return self._json(200, {})
