@@ -171,7 +171,8 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
         try:
             async for _, tok, _top, seq in token_stream(service, valid, None, timing):
                 if tok is not None:
-                    finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
+                    # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
+                    finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
                     await merged.put({"index": index, "text": "" if tok.special else tok.text,
                                       "logprobs": None, "finish_reason": finish})
             await merged.put(None)
