@@ -76,6 +76,9 @@ def test_device_and_dtype_choice():
 
     assert pick_dtype("cpu") == torch.float32
     assert pick_dtype("cpu", "bfloat16") == torch.bfloat16
+    assert pick_dtype("cuda", torch.float16) == torch.float16
+    with pytest.raises(ValueError, match="unknown dtype"):
+        pick_dtype("cpu", "float13")
 
 
 # --- generation -------------------------------------------------------------------------------

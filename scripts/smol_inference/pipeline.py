@@ -52,8 +52,12 @@ def pick_dtype(device: str, dtype: Any = "auto") -> Any:
     """float32 on CPU; bfloat16 on GPUs that support it, else float16 (a T4 has no bfloat16)."""
     import torch
 
+    if isinstance(dtype, torch.dtype):
+        return dtype
     if dtype != "auto":
-        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+        if not isinstance(getattr(torch, str(dtype), None), torch.dtype):
+            raise ValueError(f"unknown dtype {dtype!r}; use auto, float32, float16 or bfloat16")
+        return getattr(torch, dtype)
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device == "mps":
