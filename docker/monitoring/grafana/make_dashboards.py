@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Writes the Grafana dashboards in dashboards/ (regenerate, then require an empty diff).
+
+    python docker/monitoring/grafana/make_dashboards.py           # rewrite the JSON files
+    python docker/monitoring/grafana/make_dashboards.py --check   # exit 1 when a file is stale
+
+The TGI dashboard uses only TGI's metric names (TGI-FACTS.md, "/metrics"), so it works on real TGI and
+on the course server alike; time to first token is derived as TGI's own dashboard does it, queue-time
+quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names.
+Taught in text_generation_inference.md, "Monitoring".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+WINDOW = "$__rate_interval"
+PREFILL, DECODE = '{method="prefill"}', '{method="decode"}'
+
+
+def q(quantile: float, metric: str, selector: str = "") -> str:
+    return f"histogram_quantile({quantile}, sum by (le) (rate({metric}_bucket{selector}[{WINDOW}])))"
+
+
+def panel(title: str, targets: list[tuple[str, str]], unit: str, x: int, y: int, description: str = "") -> dict:
+    return {
+        "type": "timeseries", "title": title, "description": description, "datasource": DATASOURCE,
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit, "min": 0}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+                    "tooltip": {"mode": "multi", "sort": "none"}},
+        "targets": [{"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": chr(65 + i)}
+                    for i, (expr, legend) in enumerate(targets)],
+    }
+
+
+def dashboard(uid: str, title: str, panels: list[tuple]) -> dict:
+    laid_out = [panel(*spec[:3], x=12 * (i % 2), y=8 * (i // 2), description=spec[3] if len(spec) > 3 else "")
+                for i, spec in enumerate(panels)]
+    for index, item in enumerate(laid_out, start=1):
+        item["id"] = index
+    return {"uid": uid, "title": title, "tags": ["llm-inference-course"], "timezone": "browser",
+            "schemaVersion": 39, "version": 1, "editable": True, "refresh": "5s",
+            "time": {"from": "now-15m", "to": "now"}, "panels": laid_out, "templating": {"list": []},
+            "annotations": {"list": []}}
+
+
+def tgi() -> dict:
+    ttft = [(q(p, "tgi_request_queue_duration") + " + " + q(p, "tgi_batch_inference_duration", PREFILL),
+             f"p{round(p * 100)}") for p in (0.5, 0.9)]
+    return dashboard("tgi-course", "TGI: throughput, latency, queue, batch", [
+        ("Requests per second", [(f"sum(rate(tgi_request_success[{WINDOW}]))", "succeeded"),
+                                 (f"sum by (err) (rate(tgi_request_failure[{WINDOW}]))", "failed: {{err}}")], "reqps"),
+        ("Output tokens per second", [(f"sum(rate(tgi_request_generated_tokens_sum[{WINDOW}]))", "tokens/s")],
+         "short"),
+        ("Time to first token (queue + prefill)", ttft, "s",
+         "TGI has no TTFT metric: queue-time quantile plus prefill-step quantile, as TGI's dashboard derives it."),
+        ("Request latency percentiles", [(q(p, "tgi_request_duration"), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)],
+         "s"),
+        ("Queue size", [("sum(tgi_queue_size)", "waiting requests")], "short"),
+        ("Batch size", [("sum(tgi_batch_current_size)", "running requests"),
+                        (q(0.9, "tgi_batch_next_size"), "admitted per prefill p90")], "short"),
+        ("Time per output token", [(q(p, "tgi_request_mean_time_per_token_duration"), f"p{round(p * 100)}")
+                                   for p in (0.5, 0.9)], "s"),
+        ("Queue time percentiles", [(q(p, "tgi_request_queue_duration"), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)],
+         "s"),
+        ("Batch tokens", [("sum(tgi_batch_current_max_tokens)", "tokens in the running batch"),
+                          ("max(tgi_batch_max_total_tokens)", "max-batch-total-tokens")], "short"),
+        ("Model step time by method", [(q(0.9, "tgi_batch_inference_duration", PREFILL), "prefill p90"),
+                                       (q(0.9, "tgi_batch_inference_duration", DECODE), "decode p90")],
+         "s"),
+    ])
+
+
+def vllm() -> dict:
+    return dashboard("vllm-course", "vLLM: throughput, latency, queue, KV cache", [
+        ("Output tokens per second", [(f"sum(rate(vllm:generation_tokens_total[{WINDOW}]))", "tokens/s")], "short"),
+        ("Time to first token", [(q(p, "vllm:time_to_first_token_seconds"), f"p{round(p * 100)}") for p in (0.5, 0.9)],
+         "s"),
+        ("Request latency percentiles", [(q(p, "vllm:e2e_request_latency_seconds"), f"p{round(p * 100)}")
+                                         for p in (0.5, 0.9, 0.99)], "s"),
+        ("Inter-token latency", [(q(p, "vllm:inter_token_latency_seconds"), f"p{round(p * 100)}") for p in (0.5, 0.9)],
+         "s"),
+        ("Running and waiting requests", [("sum(vllm:num_requests_running)", "running (batch)"),
+                                          ("sum(vllm:num_requests_waiting)", "waiting (queue)")], "short"),
+        ("KV cache usage", [("max(vllm:kv_cache_usage_perc)", "used")], "percentunit"),
+    ])
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for name, build in (("tgi.json", tgi), ("vllm.json", vllm)):
+        text = json.dumps(build(), indent=2) + "\n"
+        path = HERE / "dashboards" / name
+        if "--check" in argv:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            path.write_text(text)
+    if stale:
+        print("stale dashboards (run make_dashboards.py): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
