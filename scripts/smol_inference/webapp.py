@@ -82,10 +82,10 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
                dtype: str = "auto") -> FastAPI:
     """The app around `generator`, or around `load_generator(model)` loaded at start-up."""
     state: dict[str, Any] = {"generator": generator}
-    model_lock = asyncio.Lock()  # one request on the model at a time
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state["lock"] = asyncio.Lock()  # one request on the model at a time; made on the serving loop
         if state["generator"] is None:
             state["generator"] = await anyio.to_thread.run_sync(
                 lambda: load_generator(model, device=device, dtype=dtype))
@@ -124,7 +124,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
     @app.post("/generate")
     async def generate(request: GenerateRequest) -> dict[str, Any]:
         params = _params(request)
-        async with model_lock:
+        async with state["lock"]:
             try:  # the model call blocks for seconds: run it in a worker thread, not on the event loop
                 result = await anyio.to_thread.run_sync(lambda: chat(state["generator"], request.prompt(),
                                                                      preset=params))
@@ -135,14 +135,14 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
     @app.post("/generate_stream")
     async def generate_stream(request: GenerateRequest) -> StreamingResponse:
         params = _params(request)
-        async with model_lock:  # check the prompt before the 200 goes out, so a bad one still gets 422
+        async with state["lock"]:  # check the prompt before the 200 goes out, so a bad one still gets 422
             try:
                 await anyio.to_thread.run_sync(lambda: check_prompt(state["generator"], request.prompt(), params))
             except ValueError as exc:
                 raise ValidationFailure(str(exc)) from None
 
         async def events() -> AsyncIterator[str]:
-            async with model_lock:  # held for the whole stream, released even when the client goes away
+            async with state["lock"]:  # held for the whole stream, released even when the client goes away
                 stream = None
                 try:
                     stream = await anyio.to_thread.run_sync(
