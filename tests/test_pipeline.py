@@ -136,6 +136,20 @@ def test_closing_a_stream_stops_generation(generator):
     assert stream.result.generated_tokens < 200
 
 
+def test_cancel_flag_stops_generation_after_one_token(generator):
+    import threading
+
+    from smol_inference import stages
+
+    params = make_params(max_new_tokens=50)
+    inputs = stages.encode(generator, ["Who are you?"], params)
+    cancel = threading.Event()
+    cancel.set()
+    output = stages.forward(generator, inputs, params, stages.Clock(), cancel)
+    (result,) = stages.decode(generator, inputs, output, params, 0.0, 1.0, cancelled=True)
+    assert result.generated_tokens == 1 and result.finish_reason == "cancelled"
+
+
 def test_batch_matches_one_at_a_time_in_prompt_order(generator):
     singles = [chat(generator, q).text for q in QUESTIONS]
     batch = generate_batch(generator, QUESTIONS, batch_size=3)
