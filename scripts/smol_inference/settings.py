@@ -64,3 +64,8 @@ BENCH_REQUEST_TIMEOUT_S = 300.0
 #: Docker stacks (docker/): the course-server stack's published port and the TGI image lesson 2 pins.
 DOCKER_TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.5"
 DOCKER_COURSE_SERVER_PORT = 8080
+#: Course checks (scripts/check_course.py): the README exercise tables' Colab links are
+#: COLAB_BASE_URL + "/" + notebook path, all built from REPO_URL and this branch.
+COURSE_BRANCH = "main"
+COLAB_BASE_URL = ("https://colab.research.google.com/github/"
+                  + REPO_URL.removeprefix("https://github.com/") + "/blob/" + COURSE_BRANCH)
