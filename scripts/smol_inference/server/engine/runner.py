@@ -95,6 +95,7 @@ class Engine:
         new = self.scheduler.admit(self.running)
         if new:
             self._prefill(new)
+            self._gauges()
         if self.running:
             self._decode()
             self.scheduler.step_done()

@@ -1,0 +1,148 @@
+"""Protections: 429 at max_concurrent_requests, 401 without the API key, 413 over the payload limit,
+a client that goes away frees its slot at the next step, loopback by default; metrics follow along."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import POLL_S, WAIT_S, metric, sse_events
+
+KEY = {"Authorization": "Bearer sesame"}
+LONG = 300            # tokens: about 9 s on the slow model, far longer than any check below
+
+
+@pytest.fixture()
+def slow(slow_server):
+    with httpx.Client(base_url=slow_server.url, timeout=WAIT_S, headers=KEY) as client:
+        wait_idle(client)
+        yield client
+        wait_idle(client)
+
+
+def gauges(client: httpx.Client) -> tuple[float, float]:
+    text = client.get("/metrics").text
+    return metric(text, "tgi_queue_size"), metric(text, "tgi_batch_current_size")
+
+
+def wait_gauges(client: httpx.Client, wanted: tuple[float, float], timeout_s: float = 5.0) -> float:
+    """Seconds until (queue size, batch size) equals `wanted`; fails after `timeout_s`."""
+    start = time.monotonic()
+    for _ in range(int(timeout_s / POLL_S)):
+        if gauges(client) == wanted:
+            return time.monotonic() - start
+        time.sleep(POLL_S)
+    pytest.fail(f"(queue, batch) is {gauges(client)}, not {wanted}, after {timeout_s}s")
+
+
+def wait_idle(client: httpx.Client, timeout_s: float = 5.0) -> float:
+    return wait_gauges(client, (0.0, 0.0), timeout_s)
+
+
+def open_stream(stack: contextlib.ExitStack, client: httpx.Client, max_new: int = LONG):
+    response = stack.enter_context(client.stream("POST", "/generate_stream", json={
+        "inputs": "Hello", "parameters": {"max_new_tokens": max_new}}))
+    assert response.status_code == 200
+    lines = response.iter_lines()                  # keep it referenced: closing it closes the stream
+    assert sse_events([next(lines)])               # admitted and generating
+    return lines
+
+
+def test_overload_gives_429_at_once_and_slot_frees_on_disconnect(slow):
+    failures = metric(slow.get("/metrics").text, "tgi_request_failure", 'err="overloaded"')
+    with contextlib.ExitStack() as stack:
+        streams = [open_stream(stack, slow), open_stream(stack, slow)]
+        wait_gauges(slow, (0.0, 2.0))
+        start = time.monotonic()
+        refused = slow.post("/generate", json={"inputs": "Hello", "parameters": {"max_new_tokens": 1}})
+        assert refused.status_code == 429 and time.monotonic() - start < 2.0
+        assert refused.json() == {"error": "Model is overloaded", "error_type": "overloaded"}
+        assert slow.get("/health").status_code == 200
+        assert all(next(lines) is not None for lines in streams)      # still streaming
+    # both streams were dropped mid-generation: their slots come back at the next step
+    assert wait_idle(slow) < 2.0
+    assert metric(slow.get("/metrics").text, "tgi_request_failure", 'err="overloaded"') == failures + 1
+    ok = slow.post("/generate", json={"inputs": "Hello", "parameters": {"max_new_tokens": 2, "details": True}})
+    assert ok.status_code == 200 and ok.json()["details"]["finish_reason"] == "length"
+
+
+def test_blocking_request_disconnect_frees_the_slot(slow_server, slow):
+    start = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(slow_server.url + "/generate", headers=KEY, timeout=httpx.Timeout(WAIT_S, read=0.5),
+                   json={"inputs": "Hello", "parameters": {"max_new_tokens": LONG}})
+    wait_idle(slow)
+    assert time.monotonic() - start < 5.0                # far less than the ~9 s the request would take
+
+
+def test_metrics_move_as_requests_flow(slow):
+    before = slow.get("/metrics").text
+    with contextlib.ExitStack() as stack:
+        lines = open_stream(stack, slow, max_new=40)
+        wait_gauges(slow, (0.0, 1.0))
+        events = sse_events(lines)
+    assert '"generated_text"' in events[-1]
+    wait_idle(slow)
+    after = slow.get("/metrics").text
+    for name in ("tgi_request_count", "tgi_request_success", "tgi_request_generated_tokens_count",
+                 "tgi_request_duration_count", "tgi_request_queue_duration_count"):
+        assert metric(after, name) == metric(before, name) + 1, name
+    assert metric(after, "tgi_request_generated_tokens_sum") == metric(before, "tgi_request_generated_tokens_sum") + 40
+    assert metric(after, "tgi_batch_inference_count", 'method="decode"') >= \
+        metric(before, "tgi_batch_inference_count", 'method="decode"') + 39
+    assert metric(after, "tgi_batch_inference_success", 'method="prefill"') > 0
+    assert metric(after, "tgi_batch_max_total_tokens") > 0
+
+
+def test_api_key_guards_generation_routes_only(slow_server):
+    url = slow_server.url
+    for path in ("/generate", "/generate_stream", "/", "/v1/chat/completions", "/v1/completions", "/tokenize"):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "sesame"}):
+            response = httpx.post(url + path, json={"inputs": "x"}, headers=headers, timeout=WAIT_S)
+            assert response.status_code == 401 and response.json()["error_type"] == "authorization", path
+    for path in ("/health", "/ping", "/info", "/metrics", "/v1/models"):
+        assert httpx.get(url + path, timeout=WAIT_S).status_code == 200, path
+    assert httpx.post(url + "/tokenize", json={"inputs": "x"}, headers=KEY, timeout=WAIT_S).status_code == 200
+
+
+def test_payload_limit_gives_413(slow):
+    big = {"inputs": "x" * 5000, "parameters": {"max_new_tokens": 1}}
+    response = slow.post("/generate", json=big)
+    assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
+
+    def chunks():                                    # no content-length: the limit is counted while reading
+        yield b'{"inputs": "'
+        for _ in range(10):
+            yield b"y" * 1000
+        yield b'"}'
+
+    chunked = slow.post("/generate", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413
+    small = slow.post("/generate", json={"inputs": "x", "parameters": {"max_new_tokens": 1}})
+    assert small.status_code == 200
+
+
+def test_serve_command_binds_loopback_and_says_so():
+    from smol_inference.server.background import free_port, wait_healthy
+    from smol_inference.server.launcher import banner
+    from smol_inference.server.config import ServerConfig
+
+    assert "loopback only" in banner(ServerConfig()) and "127.0.0.1" in banner(ServerConfig())
+    assert "ALL interfaces" in banner(ServerConfig(hostname="0.0.0.0"))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "smol_inference.cli", "serve", "--port", str(port),
+                                "--max-concurrent-requests", "3", "--torch-threads", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", WAIT_S * 3)
+        info = httpx.get(f"http://127.0.0.1:{port}/info", timeout=WAIT_S).json()
+        assert info["model_id"] == "tiny-instruct" and info["max_concurrent_requests"] == 3
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=WAIT_S)
+    assert f"http://127.0.0.1:{port} (loopback only" in err
