@@ -50,7 +50,7 @@ class SlowNoEosModel:
         return out
 
 
-def _start(preloaded: Any, **flags: Any) -> Any:
+def start_test_server(preloaded: Any, **flags: Any) -> Any:
     from smol_inference.server import start_server
 
     flags.setdefault("torch_threads", 1)
@@ -60,7 +60,7 @@ def _start(preloaded: Any, **flags: Any) -> Any:
 @pytest.fixture(scope="session")
 def server(tiny_model):
     """The bundled model behind default TGI-like flags."""
-    handle = _start(tiny_model)
+    handle = start_test_server(tiny_model)
     yield handle
     handle.stop()
 
@@ -70,7 +70,7 @@ def slow_server(tiny_model):
     """A slow, eos-free model with room for 2 concurrent requests, an API key and a 4 kB body limit."""
     model, tokenizer, context = tiny_model
     slow = SlowNoEosModel(model, [tokenizer.eos_token_id], SLOW_STEP_S)
-    handle = _start((slow, tokenizer, context), max_concurrent_requests=2, api_key="sesame",
+    handle = start_test_server((slow, tokenizer, context), max_concurrent_requests=2, api_key="sesame",
                     payload_limit=4096)
     yield handle
     handle.stop()

@@ -139,3 +139,9 @@ def test_completions(http, check_schema):
     for chunk in chunks:
         check_schema(chunk, "Chunk")
     assert "".join(c["choices"][0]["text"] for c in chunks) == body["choices"][0]["text"]
+
+
+def test_chat_tokenize(http, chat_text, check_schema):
+    body = http.post("/chat_tokenize", json={"messages": [{"role": "user", "content": CAPITAL}]}).json()
+    check_schema(body, "ChatTokenizeResponse")
+    assert body["templated_text"] == chat_text(CAPITAL)

@@ -198,6 +198,17 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
         permit.release()
 
 
+@router.post("/chat_tokenize", tags=["Text Generation Inference"])
+async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
+    """The chat template applied and tokenized (TGI `ChatTokenizeResponse`); no generation."""
+    service = service_of(request)
+    text = chat_prompt(service, body)
+    encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    tokens = [{"id": int(i), "text": text[start:stop], "start": int(start), "stop": int(stop)}
+              for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"])]
+    return {"tokenize_response": tokens, "templated_text": text}
+
+
 @router.get("/v1/models", tags=["OpenAI"])
 async def models(request: Request) -> Any:
     """The served model: TGI's `ModelInfo` fields, inside OpenAI's list envelope so both clients read it."""

@@ -66,8 +66,9 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
     """logits [V] -> (token id, its logprob, top_n (id, logprob) pairs) for one sequence."""
     params = seq.sampling
     scores = logits.float()                                                      # [V]
-    history = torch.tensor(seq.all_token_ids(), dtype=torch.long, device=scores.device)
-    scores = apply_penalties(scores, history, params)
+    if params.repetition_penalty != 1.0 or params.frequency_penalty != 0.0:
+        history = torch.tensor(seq.all_token_ids(), dtype=torch.long, device=scores.device)   # [N]
+        scores = apply_penalties(scores, history, params)
     if params.do_sample:
         scores = apply_warpers(scores, params)
     log_probs = scores.log_softmax(-1)                                           # [V]
