@@ -125,3 +125,13 @@ def test_openai_api_against_the_server() -> None:
     assert 1 <= level["output_tokens_counted"] <= 10 and level["ttft_s"]["p50"] > 0
     if level["output_tokens_reported"] is not None:  # servers that honour stream_options.include_usage
         assert level["output_tokens"] == level["output_tokens_reported"] >= level["output_tokens_counted"]
+
+
+def test_cli_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["bench", "--help"])
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    for option in ("--concurrency", "--requests", "--prompt-tokens", "--max-new-tokens", "--seed", "--api",
+                   "--output", "--plot"):
+        assert option in out

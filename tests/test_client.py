@@ -18,6 +18,7 @@ from tgi_stub import StubServer
 
 from smol_inference import AsyncTGIClient, TGIClient, settings
 from smol_inference.client import (
+    AuthenticationError,
     GenerationError,
     Metrics,
     OverloadedError,
@@ -134,6 +135,16 @@ def test_424_maps_to_generation_error(stub: StubServer) -> None:
     stub.state.fail_next(1, 424, "CUDA out of memory", "generation")
     with TGIClient(stub.url, retry=RetryPolicy(**FAST)) as client, pytest.raises(GenerationError):
         client.generate("hi")
+
+
+def test_api_key_is_sent_and_its_absence_is_typed(stub: StubServer) -> None:
+    stub.state.api_key = "secret"
+    with TGIClient(stub.url, retry=RetryPolicy(**FAST)) as client, pytest.raises(AuthenticationError) as caught:
+        client.generate("hi")
+    assert caught.value.status == 401 and caught.value.attempts == 1
+    with TGIClient(stub.url, api_key="secret") as client:
+        assert client.generate("hi", max_new_tokens=1).generated_text == " w0"
+        assert client.chat(MESSAGES, max_tokens=1).choices[0].message.content == " w0"
 
 
 def test_no_server_is_unavailable_after_bounded_retries() -> None:

@@ -46,6 +46,7 @@ class StubState:
         self.failures: deque[tuple[int, dict[str, Any]]] = deque()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
+        self.api_key: str | None = None  # when set, POST routes need `Authorization: Bearer <key>`
 
     def fail_next(self, count: int, status: int, error: str, error_type: str) -> None:
         with self.lock:
@@ -111,6 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         self.state.requests.append(("POST", self.path, body))
+        key = self.state.api_key
+        if key and self.headers.get("Authorization") != f"Bearer {key}":
+            return self._json(401, {"error": "Unauthorized", "error_type": "authentication"})
         if failure := self.state.next_failure():
             return self._json(*failure)
         params = body.get("parameters") or {}

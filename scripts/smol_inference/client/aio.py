@@ -105,11 +105,11 @@ class AsyncTGIClient:
         return Metrics.parse((await self._get("/metrics")).text)
 
     async def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
-        params.setdefault("details", True)
+        params["details"] = True  # always: the typed result carries details
         return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
 
     async def stream_events(self, prompt: str, **params: Any) -> AsyncIterator[TextGenerationStreamOutput]:
-        params.setdefault("details", True)
+        params["details"] = True  # always: the typed result carries details
         events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
                                           self.retry)
         try:

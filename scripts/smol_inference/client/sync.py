@@ -116,12 +116,12 @@ class TGIClient:
     # -- generation ---------------------------------------------------------------------------------
     def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
         """TGI text generation; `.generated_text` and `.details` (tokens, finish_reason, seed)."""
-        params.setdefault("details", True)
+        params["details"] = True  # always: the typed result carries details
         return call_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
 
     def stream_events(self, prompt: str, **params: Any) -> Iterator[TextGenerationStreamOutput]:
         """Every streamed event; the last one has `generated_text` and `details`."""
-        params.setdefault("details", True)
+        params["details"] = True  # always: the typed result carries details
         events = call_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params), self.retry)
         try:
             yield from events
