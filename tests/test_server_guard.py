@@ -146,3 +146,12 @@ def test_serve_command_binds_loopback_and_says_so():
         process.terminate()
         _, err = process.communicate(timeout=WAIT_S)
     assert f"http://127.0.0.1:{port} (loopback only" in err
+
+
+def test_start_server_fails_fast_on_a_missing_model(tmp_path):
+    from smol_inference.server import start_server
+
+    start = time.monotonic()
+    with pytest.raises((RuntimeError, FileNotFoundError)):
+        start_server(model_id=str(tmp_path / "no-such-model"), timeout_s=WAIT_S)
+    assert time.monotonic() - start < WAIT_S

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .. import settings
 from .app import create_app
@@ -62,12 +62,16 @@ class ServerHandle:
         self.stop()
 
 
-def wait_healthy(url: str, timeout_s: float, thread: threading.Thread | None = None) -> None:
-    """Poll GET /health until 200; raise TimeoutError after `timeout_s`, RuntimeError if the server died."""
+def wait_healthy(url: str, timeout_s: float, thread: threading.Thread | None = None,
+                 load_error: Callable[[], str | None] = lambda: None) -> None:
+    """Poll GET /health until 200; TimeoutError after `timeout_s`; RuntimeError if the server died
+    or (in-process) the model failed to load."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if thread is not None and not thread.is_alive():
             raise RuntimeError(f"the server at {url} stopped while starting")
+        if load_error():
+            raise RuntimeError(f"the server at {url} could not load its model: {load_error()}")
         try:
             with urllib.request.urlopen(url + "/health", timeout=HEALTH_POLL_S * 10) as response:
                 if response.status == 200:
@@ -97,7 +101,7 @@ def start_server(config: ServerConfig | None = None, *, timeout_s: float = setti
     thread.start()
     url = f"http://{config.hostname}:{config.port}"
     try:
-        wait_healthy(url, timeout_s, thread)
+        wait_healthy(url, timeout_s, thread, lambda: app.app.state.load_error)
     except Exception:
         server.should_exit = True
         thread.join(timeout_s)

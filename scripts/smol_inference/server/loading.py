@@ -21,11 +21,11 @@ def display_name(model_id: str) -> str:
 
 def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
     """(model in eval mode on its device, tokenizer, the model's context length or None)."""
+    name = expand_alias(config.model_id)
+    check_model_exists(name)                         # before the slow imports: fail fast
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    name = expand_alias(config.model_id)
-    check_model_exists(name)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = config.dtype or ("float16" if device.startswith("cuda") else "float32")
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=config.trust_remote_code)

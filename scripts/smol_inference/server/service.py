@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import errors
@@ -104,8 +104,7 @@ class Service:
     def submit(self, valid: ValidRequest, seed: int | None = None) -> Ticket:
         """Queue one sequence; its events (token / error) arrive on the ticket from the model thread."""
         loop = asyncio.get_running_loop()
-        sampling = valid.sampling if seed is None else type(valid.sampling)(
-            **{**valid.sampling.__dict__, "seed": seed})
+        sampling = valid.sampling if seed is None else replace(valid.sampling, seed=seed)
         holder: list[Ticket] = []
 
         def emit(kind: str, payload: Any) -> None:            # called on the model thread

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,8 +56,6 @@ async def run_blocking(service: Service, valid: ValidRequest, request: Request, 
                        timing: Timing) -> tuple[dict[str, Any], dict[str, str]]:
     """Run one request (best_of sequences in parallel), return (GenerateResponse, headers)."""
     if valid.best_of > 1:
-        import random
-
         tickets = [service.submit(valid, seed=random.getrandbits(63)) for _ in range(valid.best_of)]
     else:
         tickets = [service.submit(valid)]
