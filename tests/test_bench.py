@@ -7,6 +7,7 @@ every run is bounded by its request count and per-request timeout.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from served import endpoint, is_course_server
@@ -104,6 +105,11 @@ def test_tgi_sweep_against_the_server(tmp_path) -> None:
                 "--max-new-tokens", "6", "--seed", "7", "--output", str(out), "--plot", str(png), "--no-progress"]
         assert main(argv) == 0
         after = client.metrics()
+        deadline = time.monotonic() + 5  # a streamed request's metrics are recorded just after its last event
+        while after.count("tgi_request_duration") - before.count("tgi_request_duration") < 6 \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = client.metrics()
     result = json.loads(out.read_text())
     assert result["config"]["concurrency"] == [1, 3] and result["server"]["info"]["model_id"]
     assert [lv["concurrency"] for lv in result["levels"]] == [1, 3]

@@ -232,6 +232,10 @@ def test_metrics_move_with_requests(client: TGIClient) -> None:
     before = client.metrics()
     client.generate("hi", max_new_tokens=3)
     after = client.metrics()
+    deadline = time.monotonic() + 5  # bounded: metrics may be recorded just after the answer is sent
+    while after.value("tgi_request_count") < before.value("tgi_request_count") + 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        after = client.metrics()
     assert after.value("tgi_request_count") >= before.value("tgi_request_count") + 1
     assert after.count("tgi_request_duration") >= before.count("tgi_request_duration") + 1
     assert math.isfinite(after.quantile("tgi_request_duration", 0.9))
