@@ -1,0 +1,427 @@
+"""Every code block of every lesson runs: python blocks in order in one namespace per file, offline.
+
+What runs (DESIGN.md, "Conventions"; issue 6, "Runnable lessons"):
+
+* The English lessons (README.md, inference_pipeline.md, text_generation_inference.md). The Chinese
+  twins are not run again: scripts/check_course.py proves their code blocks are identical to the
+  English ones (comments aside), so running the English file runs the Chinese code too.
+* Each file runs in its own subprocess (``python tests/test_lessons.py FILE REPORT.json``), with
+  HF_HUB_OFFLINE=1 so the bundled model is used; a crash, a hung server thread or changed global
+  state cannot leak into other tests, and the subprocess is killed after LESSON_TIMEOUT_S.
+* ``python`` blocks run in order with one shared namespace; a block whose preceding line is
+  ``<!-- no-run: reason -->`` is skipped and counted with its reason. The first failing block stops
+  the file and is reported with its line number and traceback.
+* Lesson 2 needs a server: its first python block honours TGI_URL and otherwise starts the course
+  server itself (``smol_inference.server.start_server``), so the runner needs no special case.
+* ``bash`` blocks run when every command in them can run here, on 127.0.0.1, in a temporary folder:
+  ``smol-inference generate``/``--help``, ``curl`` to a loopback address, and commands that start a
+  server (``make serve``, ``smol-inference serve``, ``smol-inference webapp``), which are started in
+  the background on a free port (TGI_URL stands in for the course server when set); the addresses of
+  later ``curl`` commands are rewritten to that port. A ``curl`` to the default server port with no
+  server yet starts the course server the way ``make serve`` would. Blocks with anything else
+  (docker, GPUs, interactive UIs, ``make test``, long load tests) are reported as "shell, not run"
+  with the first command that prevents it.
+
+The report (printed even when the test passes) lists per file: blocks run, skipped with reasons,
+shell blocks not run with reasons, and the time each took.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import linecache
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
+PYTHON_LANGS = {"python", "py", "python3"}
+SHELL_LANGS = {"bash", "sh", "shell", "console"}
+#: Bounds: a whole lesson, one shell command, a background server's start.
+LESSON_TIMEOUT_S = 540
+SHELL_COMMAND_TIMEOUT_S = 120
+SERVER_START_TIMEOUT_S = 180
+LOOPBACK_RE = re.compile(r"(?:https?://)?(?:127\.0\.0\.1|localhost):(\d+)")
+
+
+def _check_course():
+    """scripts/check_course.py, for its Markdown parser (the same one the parity check uses)."""
+    if "check_course" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("check_course", ROOT / "scripts" / "check_course.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["check_course"] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules["check_course"]
+
+
+@dataclass
+class BlockResult:
+    line: int
+    lang: str
+    status: str  # ran | skipped | shell-not-run | failed
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class LessonReport:
+    file: str
+    blocks: list[BlockResult] = field(default_factory=list)
+    error: str = ""
+    servers: list[str] = field(default_factory=list)
+
+    def count(self, status: str, langs: set[str] | None = None) -> int:
+        return sum(b.status == status and (langs is None or b.lang in langs) for b in self.blocks)
+
+    def summary(self) -> str:
+        ran_py = self.count("ran", PYTHON_LANGS)
+        ran_sh = self.count("ran", SHELL_LANGS)
+        lines = [f"{self.file}: python blocks run {ran_py}, shell blocks run {ran_sh}, "
+                 f"skipped {self.count('skipped')}, shell not run {self.count('shell-not-run')}"
+                 + (", FAILED" if self.error else "")]
+        for b in self.blocks:
+            if b.status != "ran":
+                lines.append(f"    line {b.line:>4} [{b.lang}] {b.status}: {b.reason}")
+        lines += [f"    {s}" for s in self.servers]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shell blocks
+# --------------------------------------------------------------------------------------------------
+
+def shell_commands(code: str) -> list[str]:
+    """Logical commands of a shell block: continuations joined, comments and blank lines dropped."""
+    cc = _check_course()
+    joined = re.sub(r"\\\n", " ", code)
+    commands = []
+    for line in joined.split("\n"):
+        line = cc._strip_hash_comment(line).strip()
+        if line.startswith("$ "):
+            line = line[2:]
+        if line:
+            commands.append(line)
+    return commands
+
+
+def classify(command: str) -> tuple[str, str]:
+    """("run" | "server" | "no", detail) for one shell command (see the module docstring)."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        return "no", f"cannot parse {command!r}: {exc}"
+    exe = words[0]
+    if exe in ("smol-inference", ".venv/bin/smol-inference"):
+        sub = words[1] if len(words) > 1 else ""
+        if "--help" in words or "-h" in words or sub == "generate":
+            return "run", ""
+        if sub in ("serve", "webapp"):
+            return "server", sub
+        if sub == "chat-ui":
+            return "no", "`smol-inference chat-ui` is an interactive browser UI (tests/test_chat_ui.py drives it)"
+        if sub == "bench":
+            return "no", "`smol-inference bench` is a long load test (tests/test_bench.py runs it at small sizes)"
+        return "no", f"`smol-inference {sub}` is not run by the lesson tests"
+    if exe == "make" and words[1:] == ["serve"]:
+        return "server", "serve"
+    if exe == "make":
+        return "no", f"`{command}` runs the course's own setup or tests, not lesson code"
+    if exe == "curl":
+        urls = [w for w in words if re.match(r"^(https?://)?[\w.-]+:\d+", w)]
+        if urls and all(LOOPBACK_RE.match(u) for u in urls):
+            return "run", ""
+        return "no", "`curl` to an address that is not loopback"
+    return "no", f"`{' '.join(words[:2])}` needs Docker, a GPU or a long-running process"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ShellRunner:
+    """Runs the runnable shell blocks of one lesson; owns the servers they start."""
+
+    def __init__(self, workdir: Path) -> None:
+        from smol_inference import settings
+
+        self.settings = settings
+        self.workdir = workdir
+        self.ports: dict[int, str] = {}  # port named in the lesson -> host:port actually serving it
+        self.processes: list[subprocess.Popen] = []
+        self.notes: list[str] = []
+        self.cli = f"{shlex.quote(sys.executable)} -m smol_inference.cli"
+
+    def plan(self, code: str) -> str:
+        """Empty when the block can run here, else the reason it cannot."""
+        commands = shell_commands(code)
+        if not commands:
+            return "no commands"
+        for command in commands:
+            kind, detail = classify(command)
+            if kind == "no":
+                return detail
+        return ""
+
+    def run_block(self, code: str) -> None:
+        for command in shell_commands(code):
+            kind, detail = classify(command)
+            if kind == "server":
+                self.start(detail, command)
+            else:
+                self.execute(command)
+
+    def start(self, kind: str, command: str) -> None:
+        words = shlex.split(command)
+        default = self.settings.DEFAULT_WEBAPP_PORT if kind == "webapp" else self.settings.DEFAULT_SERVER_PORT
+        port = default
+        for i, w in enumerate(words):
+            if w == "--port" and i + 1 < len(words):
+                port = int(words[i + 1])
+            elif w.startswith("--port="):
+                port = int(w.split("=", 1)[1])
+        external = os.environ.get(self.settings.ENV_TGI_URL)
+        if kind == "serve" and external:
+            self.ports[port] = external.rstrip("/").split("://", 1)[-1]
+            self.notes.append(f"`{command}`: TGI_URL ({external}) stands in for port {port}")
+            return
+        real = free_port()
+        host_flag = "--host" if kind == "webapp" else "--hostname"
+        extra = [] if words[0] == "make" else self._passthrough(words[2:])
+        argv = [sys.executable, "-m", "smol_inference.cli", kind, host_flag, "127.0.0.1", "--port", str(real), *extra]
+        log = open(self.workdir / f"{kind}-{real}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self.processes.append(proc)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"`{command}` exited with {proc.returncode}: "
+                                   f"{(self.workdir / f'{kind}-{real}.log').read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{real}/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"`{command}`: no healthy server on port {real} after {SERVER_START_TIMEOUT_S} s")
+        self.ports[port] = f"127.0.0.1:{real}"
+        self.notes.append(f"`{command}`: started on 127.0.0.1:{real} (stands in for port {port})")
+
+    @staticmethod
+    def _passthrough(args: list[str]) -> list[str]:
+        out, skip = [], False
+        for a in args:
+            if skip:
+                skip = False
+                continue
+            if a in ("--port", "--host", "--hostname"):
+                skip = True
+                continue
+            if a.startswith(("--port=", "--host=", "--hostname=")):
+                continue
+            out.append(a)
+        return out
+
+    def rewrite(self, command: str) -> str:
+        for exe in (".venv/bin/smol-inference", "smol-inference"):
+            if command.startswith(exe + " ") or command == exe:
+                command = self.cli + command[len(exe):]
+                break
+
+        def repl(m: re.Match) -> str:
+            port = int(m[1])
+            if port not in self.ports:
+                kind = {self.settings.DEFAULT_SERVER_PORT: "serve",
+                        self.settings.DEFAULT_WEBAPP_PORT: "webapp"}.get(port)
+                if kind is None:
+                    raise RuntimeError(f"no server on port {port} for {command!r}")
+                self.start(kind, f"smol-inference {kind} --port {port}")
+            scheme = m[0].split("://", 1)[0] + "://" if "://" in m[0] else ""
+            return scheme + self.ports[port]
+
+        return LOOPBACK_RE.sub(repl, command)
+
+    def execute(self, command: str) -> None:
+        real = self.rewrite(command)
+        print(f"$ {real}", flush=True)
+        done = subprocess.run(["bash", "-c", "set -eo pipefail\n" + real], cwd=self.workdir, text=True,
+                              capture_output=True, timeout=SHELL_COMMAND_TIMEOUT_S)
+        print(done.stdout[-3000:], end="" if done.stdout.endswith("\n") else "\n", flush=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"`{command}` exited with {done.returncode}: {done.stderr[-2000:]}")
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------------
+# The runner (a subprocess per lesson)
+# --------------------------------------------------------------------------------------------------
+
+def run_lesson(path: Path, report_path: Path) -> int:
+    """Run the blocks of one lesson; write the report as JSON after every block. 0 when all ran."""
+    cc = _check_course()
+    _, blocks = cc.parse_markdown(path.read_text(encoding="utf-8").replace("\r\n", "\n"))
+    report = LessonReport(path.name)
+    namespace: dict = {"__name__": "__lesson__", "__file__": str(path)}
+    workdir = Path(tempfile.mkdtemp(prefix="lesson-"))
+    shell = None
+
+    def save() -> None:
+        report_path.write_text(json.dumps(asdict(report), indent=1), encoding="utf-8")
+
+    try:
+        for block in blocks:
+            if block.lang not in PYTHON_LANGS | SHELL_LANGS:
+                continue  # text, json, yaml ... are not code to run
+            result = BlockResult(block.line, block.lang, "ran")
+            report.blocks.append(result)
+            if block.no_run is not None:
+                result.status, result.reason = "skipped", block.no_run
+                save()
+                continue
+            start = time.monotonic()
+            print(f"--- {path.name}:{block.line} [{block.lang}]", flush=True)
+            try:
+                if block.lang in PYTHON_LANGS:
+                    name = f"{path.name}:{block.line}"
+                    source = block.code + "\n"
+                    # Tracebacks show the lesson's lines; line 1 of the block is the fence line + 1.
+                    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+                    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - running the lesson is the point
+                else:
+                    if shell is None:
+                        shell = ShellRunner(workdir)
+                    reason = shell.plan(block.code)
+                    if reason:
+                        result.status, result.reason = "shell-not-run", reason
+                    else:
+                        shell.run_block(block.code)
+            except BaseException as exc:  # noqa: BLE001 - report, then stop the file
+                result.status = "failed"
+                result.reason = f"{type(exc).__name__}: {exc}"[:500]
+                report.error = f"block at line {block.line} failed:\n{traceback.format_exc()}"
+                break
+            finally:
+                result.seconds = round(time.monotonic() - start, 2)
+                save()
+    finally:
+        if shell is not None:
+            report.servers = shell.notes
+            shell.stop()
+        save()
+    return 1 if report.error else 0
+
+
+def run_in_subprocess(path: Path, tmp_dir: Path) -> tuple[LessonReport, str]:
+    report_path = tmp_dir / f"{path.stem}.report.json"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
+               PYTHONUNBUFFERED="1")
+    try:
+        done = subprocess.run([sys.executable, __file__, str(path), str(report_path)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=LESSON_TIMEOUT_S)
+        output = done.stdout + done.stderr
+    except subprocess.TimeoutExpired as exc:
+        output = f"{(exc.stdout or b'')!s}{(exc.stderr or b'')!s}\nTIMEOUT after {LESSON_TIMEOUT_S} s"
+    if not report_path.exists():
+        return LessonReport(path.name, error="the runner wrote no report"), output
+    data = json.loads(report_path.read_text(encoding="utf-8"))
+    report = LessonReport(data["file"], [BlockResult(**b) for b in data["blocks"]], data["error"], data["servers"])
+    if "TIMEOUT after" in output and not report.error:
+        report.error = f"timed out after {LESSON_TIMEOUT_S} s"
+    return report, output
+
+
+# --------------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------------
+
+if __name__ != "__main__":
+    import pytest
+
+    @pytest.mark.parametrize("lesson", LESSONS)
+    def test_lesson_runs(lesson: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        path = ROOT / lesson
+        if not path.exists():
+            pytest.skip(f"{lesson} is not written yet")
+        report, output = run_in_subprocess(path, tmp_path)
+        with capsys.disabled():
+            print("\n" + report.summary())
+        assert not report.error, f"{report.summary()}\n\n{report.error}\n\n--- output (tail) ---\n{output[-6000:]}"
+        if any(b.lang in PYTHON_LANGS for b in report.blocks):
+            assert report.count("ran", PYTHON_LANGS) + report.count("skipped", PYTHON_LANGS) == \
+                sum(b.lang in PYTHON_LANGS for b in report.blocks)
+
+    def test_runner_counts_skips_and_stops_at_the_first_failure(tmp_path: Path) -> None:
+        lesson = tmp_path / "lesson.md"
+        lesson.write_text(
+            "# L\n\n```python\nx = 1\n```\n\n<!-- no-run: needs a CUDA GPU -->\n```python\nimport nowhere\n```\n\n"
+            "```python\nx += 1\nassert x == 2\n```\n\n```bash\ndocker run --gpus all image\n```\n\n"
+            "```text\nnot code\n```\n\n```python\nraise ValueError('boom')\n```\n\n```python\nnever = 1\n```\n",
+            encoding="utf-8")
+        report, output = run_in_subprocess(lesson, tmp_path)
+        statuses = [(b.line, b.status) for b in report.blocks]
+        assert statuses == [(3, "ran"), (8, "skipped"), (12, "ran"), (17, "shell-not-run"), (25, "failed")]
+        assert report.blocks[1].reason == "needs a CUDA GPU"
+        assert "docker run" in report.blocks[3].reason
+        assert "ValueError: boom" in report.error and 'lesson.md:25", line 1' in report.error
+        assert "python blocks run 2, shell blocks run 0, skipped 1, shell not run 1, FAILED" in report.summary()
+
+    @pytest.mark.parametrize("command,kind", [
+        (".venv/bin/smol-inference generate \"What is 7 plus 5?\"", "run"),
+        ("smol-inference --help", "run"),
+        ("smol-inference serve --help", "run"),
+        ("make serve", "server"),
+        ("smol-inference webapp --port 8000", "server"),
+        ("curl -s 127.0.0.1:8080/generate -d '{}'", "run"),
+        ("curl -s http://localhost:8000/health", "run"),
+        ("curl -s https://huggingface.co/api/models", "no"),
+        ("make test", "no"),
+        ("docker run --gpus all -p 8080:80 image", "no"),
+        ("smol-inference chat-ui --endpoint http://127.0.0.1:8080", "no"),
+        ("model=HuggingFaceTB/SmolLM2-360M-Instruct", "no"),
+    ])
+    def test_shell_classification(command: str, kind: str) -> None:
+        assert classify(command)[0] == kind
+
+    def test_shell_commands_join_continuations_and_drop_comments() -> None:
+        code = "# a comment\ncurl -s 127.0.0.1:8080/generate \\\n     -d '{\"a\": \"#b\"}'   # note\n\nmake serve\n"
+        assert shell_commands(code) == ["curl -s 127.0.0.1:8080/generate       -d '{\"a\": \"#b\"}'", "make serve"]
+
+    def test_no_run_markers_of_twins_match() -> None:
+        """The Chinese twins are not run: their code (and no-run markers) must match the English."""
+        cc = _check_course()
+        for lesson in LESSONS:
+            en, zh = ROOT / lesson, cc.zh_twin(ROOT / lesson)
+            if not (en.exists() and zh.exists()):
+                continue
+            _, b_en = cc.parse_markdown(en.read_text(encoding="utf-8"))
+            _, b_zh = cc.parse_markdown(zh.read_text(encoding="utf-8"))
+            runnable_en = [(b.lang, cc.normalise_code(b.code, b.lang), b.no_run is None) for b in b_en]
+            runnable_zh = [(b.lang, cc.normalise_code(b.code, b.lang), b.no_run is None) for b in b_zh]
+            assert runnable_en == runnable_zh, f"{zh.name}: code blocks differ from {en.name}"
+
+
+if __name__ == "__main__":
+    sys.exit(run_lesson(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()))
