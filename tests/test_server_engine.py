@@ -146,3 +146,29 @@ def test_config_derives_and_checks_like_tgi():
         ServerConfig(dtype="int3")
     with pytest.raises(ValueError):
         ServerConfig(max_concurrent_requests=0)
+
+
+def test_launcher_flags_use_tgi_names():
+    import argparse
+
+    from smol_inference import settings
+    from smol_inference.server.launcher import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    defaults = config_from_args(parser.parse_args([]))
+    assert (defaults.hostname, defaults.port) == (settings.DEFAULT_HOST, settings.DEFAULT_SERVER_PORT)
+    assert defaults.model_id == settings.TINY_MODEL and not defaults.trust_remote_code
+    assert defaults.api_key is None and defaults.cors_allow_origin == []
+    args = parser.parse_args(["--max-concurrent-requests", "7", "--max-input-length", "100", "--max-total-tokens",
+                              "200", "--max-batch-prefill-tokens", "300", "--max-batch-total-tokens", "900",
+                              "--max-batch-size", "3", "--waiting-served-ratio", "0.5", "--max-stop-sequences", "2",
+                              "--max-top-n-tokens", "1", "--dtype", "bfloat16", "--api-key", "k",
+                              "--payload-limit", "1000", "--trust-remote-code", "--cors-allow-origin", "http://x"])
+    config = config_from_args(args)
+    assert (config.max_concurrent_requests, config.max_input_tokens, config.max_total_tokens) == (7, 100, 200)
+    assert (config.max_batch_prefill_tokens, config.max_batch_total_tokens, config.max_batch_size) == (300, 900, 3)
+    assert (config.waiting_served_ratio, config.max_stop_sequences, config.max_top_n_tokens) == (0.5, 2, 1)
+    assert (config.dtype, config.api_key, config.payload_limit) == ("bfloat16", "k", 1000)
+    assert config.trust_remote_code and config.cors_allow_origin == ["http://x"]
+    assert "k" not in repr(config)                  # the key never reaches logs through repr

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
+from .. import __version__, settings
 from . import loading, openai_routes, tgi_routes
 from .config import DEFAULT_VALIDATION_WORKERS, ServerConfig
 from .engine import Engine
@@ -38,7 +38,8 @@ ENGINE_STOP_S = 10.0
 GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions"}
 
 
-def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | None] | None) -> None:
+def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | None] | None,
+           on_fatal: Callable[[str], None] | None) -> None:
     """Load the model, start the engine, answer one warm-up request, then mark the server ready."""
     try:
         model, tokenizer, context = preloaded or loading.load(config)
@@ -59,6 +60,8 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
     except Exception as exc:  # noqa: BLE001 - reported by /health and the log, never as a traceback
         app.state.load_error = f"{type(exc).__name__}: {exc}"
         log.error("model failed to load: %s", app.state.load_error)
+        if on_fatal is not None:
+            on_fatal(app.state.load_error)
 
 
 def _warm_up(engine: Engine, tokenizer: Any) -> None:
@@ -74,17 +77,22 @@ def _warm_up(engine: Engine, tokenizer: Any) -> None:
 
     ids = list(tokenizer("Hello")["input_ids"]) or [tokenizer.eos_token_id or 0]
     engine.submit(Sequence(ids, SamplingParams(), StoppingParams(1), emit))
-    if not done.wait(ENGINE_STOP_S * 6) or outcome[0] != "token":
+    if not done.wait(settings.SERVER_START_TIMEOUT_S) or outcome[0] != "token":
         raise RuntimeError("the model did not answer the warm-up request")
 
 
-def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any, int | None] | None = None) -> Any:
-    """The ASGI app (FastAPI behind the payload/API-key guard). `preloaded` = (model, tokenizer, context)."""
+def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any, int | None] | None = None,
+               on_fatal: Callable[[str], None] | None = None) -> Any:
+    """The ASGI app (FastAPI behind the payload/API-key guard).
+
+    `preloaded` = (model, tokenizer, context) skips loading; `on_fatal(message)` is called on the loader
+    thread if the model cannot be loaded (the launcher uses it to exit instead of staying unhealthy).
+    """
     config = config or ServerConfig()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        loader = threading.Thread(target=_start, args=(app, config, preloaded), name="smol-loader", daemon=True)
+        loader = threading.Thread(target=_start, args=(app, config, preloaded, on_fatal), name="smol-loader", daemon=True)
         loader.start()
         yield
         service = app.state.service

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from .. import settings
-from ..models import expand_alias
+from ..models import check_model_exists, expand_alias
 from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
                      DEFAULT_PAYLOAD_LIMIT, DEFAULT_WAITING_SERVED_RATIO, DTYPES, ServerConfig)
@@ -74,7 +74,20 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
 
     config = config_from_args(args)
+    check_model_exists(config.model_id)              # a mistyped path fails here, before anything starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(banner(config), file=sys.stderr, flush=True)
-    uvicorn.run(create_app(config), host=config.hostname, port=config.port, log_level="info")
+    failed: list[str] = []
+    server: list[uvicorn.Server] = []
+
+    def on_fatal(message: str) -> None:             # the model could not load: stop serving, exit 1
+        failed.append(message)
+        server[0].should_exit = True
+
+    server.append(uvicorn.Server(uvicorn.Config(create_app(config, on_fatal=on_fatal), host=config.hostname,
+                                                port=config.port, log_level="info")))
+    server[0].run()
+    if failed:
+        print(f"smol-inference serve: error: {failed[0]}", file=sys.stderr)
+        return 1
     return 0
