@@ -163,12 +163,12 @@ def test_launcher_flags_use_tgi_names():
     args = parser.parse_args(["--max-concurrent-requests", "7", "--max-input-length", "100", "--max-total-tokens",
                               "200", "--max-batch-prefill-tokens", "300", "--max-batch-total-tokens", "900",
                               "--max-batch-size", "3", "--waiting-served-ratio", "0.5", "--max-stop-sequences", "2",
-                              "--max-top-n-tokens", "1", "--dtype", "bfloat16", "--api-key", "k",
+                              "--max-top-n-tokens", "1", "--dtype", "bfloat16", "--api-key", "s3cr3t-key",
                               "--payload-limit", "1000", "--trust-remote-code", "--cors-allow-origin", "http://x"])
     config = config_from_args(args)
     assert (config.max_concurrent_requests, config.max_input_tokens, config.max_total_tokens) == (7, 100, 200)
     assert (config.max_batch_prefill_tokens, config.max_batch_total_tokens, config.max_batch_size) == (300, 900, 3)
     assert (config.waiting_served_ratio, config.max_stop_sequences, config.max_top_n_tokens) == (0.5, 2, 1)
-    assert (config.dtype, config.api_key, config.payload_limit) == ("bfloat16", "k", 1000)
+    assert (config.dtype, config.api_key, config.payload_limit) == ("bfloat16", "s3cr3t-key", 1000)
     assert config.trust_remote_code and config.cors_allow_origin == ["http://x"]
-    assert "k" not in repr(config)                  # the key never reaches logs through repr
+    assert "s3cr3t-key" not in repr(config)                  # the key never reaches logs through repr
