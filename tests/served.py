@@ -15,7 +15,6 @@ import time
 from importlib.util import find_spec
 
 import pytest
-
 from smol_inference import settings
 
 _PROCESS: subprocess.Popen | None = None

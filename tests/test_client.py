@@ -14,8 +14,6 @@ import time
 
 import pytest
 from served import endpoint, is_course_server
-from tgi_stub import StubServer
-
 from smol_inference import AsyncTGIClient, TGIClient, settings
 from smol_inference.client import (
     AuthenticationError,
@@ -30,6 +28,7 @@ from smol_inference.client import (
 )
 from smol_inference.client._common import model_from_listing, resolve_base_url
 from smol_inference.client.errors import from_payload
+from tgi_stub import StubServer
 
 FAST = dict(initial_delay_s=0.01, max_delay_s=0.02)
 MESSAGES = [{"role": "user", "content": "What is 7 plus 5?"}]

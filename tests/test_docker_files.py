@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 from served import endpoint
-
 from smol_inference import settings
 from smol_inference.client import TGIClient, ValidationError
 
@@ -115,7 +114,7 @@ def test_every_image_is_pinned() -> None:
 
 def test_ports_agree_with_settings() -> None:
     port = settings.DEFAULT_SERVER_PORT
-    assert settings.DOCKER_COURSE_SERVER_PORT == port
+    assert port == settings.DOCKER_COURSE_SERVER_PORT
     dockerfile = (DOCKER / "course-server" / "Dockerfile").read_text()
     assert f"EXPOSE {port}" in dockerfile and f"COURSE_SERVER_PORT={port}" in dockerfile
     assert "--hostname 0.0.0.0" in dockerfile
@@ -163,7 +162,8 @@ def test_dashboards_are_regenerated() -> None:
 
 
 def test_dashboards_use_the_provisioned_datasource() -> None:
-    datasource = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    provisioning = MONITORING / "grafana" / "provisioning"
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
     uid = datasource["datasources"][0]["uid"]
     for path in (MONITORING / "grafana" / "dashboards").glob("*.json"):
         board = json.loads(path.read_text())

@@ -26,6 +26,11 @@ def q(quantile: float, metric: str, selector: str = "") -> str:
     return f"histogram_quantile({quantile}, sum by (le) (rate({metric}_bucket{selector}[{WINDOW}])))"
 
 
+def qs(metric: str, quantiles: tuple[float, ...] = (0.5, 0.9, 0.99), selector: str = "") -> list[tuple[str, str]]:
+    """One (expr, legend) target per quantile: p50, p90, p99."""
+    return [(q(p, metric, selector), f"p{round(p * 100)}") for p in quantiles]
+
+
 def panel(title: str, targets: list[tuple[str, str]], unit: str, x: int, y: int, description: str = "") -> dict:
     return {
         "type": "timeseries", "title": title, "description": description, "datasource": DATASOURCE,
@@ -59,15 +64,12 @@ def tgi() -> dict:
          "short"),
         ("Time to first token (queue + prefill)", ttft, "s",
          "TGI has no TTFT metric: queue-time quantile plus prefill-step quantile, as TGI's dashboard derives it."),
-        ("Request latency percentiles", [(q(p, "tgi_request_duration"), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)],
-         "s"),
+        ("Request latency percentiles", qs("tgi_request_duration"), "s"),
         ("Queue size", [("sum(tgi_queue_size)", "waiting requests")], "short"),
         ("Batch size", [("sum(tgi_batch_current_size)", "running requests"),
                         (q(0.9, "tgi_batch_next_size"), "admitted per prefill p90")], "short"),
-        ("Time per output token", [(q(p, "tgi_request_mean_time_per_token_duration"), f"p{round(p * 100)}")
-                                   for p in (0.5, 0.9)], "s"),
-        ("Queue time percentiles", [(q(p, "tgi_request_queue_duration"), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)],
-         "s"),
+        ("Time per output token", qs("tgi_request_mean_time_per_token_duration", (0.5, 0.9)), "s"),
+        ("Queue time percentiles", qs("tgi_request_queue_duration"), "s"),
         ("Batch tokens", [("sum(tgi_batch_current_max_tokens)", "tokens in the running batch"),
                           ("max(tgi_batch_max_total_tokens)", "max-batch-total-tokens")], "short"),
         ("Model step time by method", [(q(0.9, "tgi_batch_inference_duration", PREFILL), "prefill p90"),
@@ -79,12 +81,9 @@ def tgi() -> dict:
 def vllm() -> dict:
     return dashboard("vllm-course", "vLLM: throughput, latency, queue, KV cache", [
         ("Output tokens per second", [(f"sum(rate(vllm:generation_tokens_total[{WINDOW}]))", "tokens/s")], "short"),
-        ("Time to first token", [(q(p, "vllm:time_to_first_token_seconds"), f"p{round(p * 100)}") for p in (0.5, 0.9)],
-         "s"),
-        ("Request latency percentiles", [(q(p, "vllm:e2e_request_latency_seconds"), f"p{round(p * 100)}")
-                                         for p in (0.5, 0.9, 0.99)], "s"),
-        ("Inter-token latency", [(q(p, "vllm:inter_token_latency_seconds"), f"p{round(p * 100)}") for p in (0.5, 0.9)],
-         "s"),
+        ("Time to first token", qs("vllm:time_to_first_token_seconds", (0.5, 0.9)), "s"),
+        ("Request latency percentiles", qs("vllm:e2e_request_latency_seconds"), "s"),
+        ("Inter-token latency", qs("vllm:inter_token_latency_seconds", (0.5, 0.9)), "s"),
         ("Running and waiting requests", [("sum(vllm:num_requests_running)", "running (batch)"),
                                           ("sum(vllm:num_requests_waiting)", "waiting (queue)")], "short"),
         ("KV cache usage", [("max(vllm:kv_cache_usage_perc)", "used")], "percentunit"),

@@ -70,7 +70,8 @@ class Runner:
     def __init__(self, config: BenchConfig) -> None:
         self.config = config
         self.model = config.model
-        limits = httpx.Limits(max_connections=max(config.concurrency), max_keepalive_connections=max(config.concurrency))
+        most = max(config.concurrency)
+        limits = httpx.Limits(max_connections=most, max_keepalive_connections=most)
         self.http = httpx.AsyncClient(base_url=config.url, timeout=config.timeout_s, limits=limits,
                                       headers=auth_headers(config.api_key))
 

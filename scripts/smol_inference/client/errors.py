@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 
 class TGIError(Exception):
     """Any error answered by (or on the way to) a TGI-compatible server."""
