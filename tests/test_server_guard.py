@@ -155,3 +155,31 @@ def test_start_server_fails_fast_on_a_missing_model(tmp_path):
     with pytest.raises((RuntimeError, FileNotFoundError)):
         start_server(model_id=str(tmp_path / "no-such-model"), timeout_s=WAIT_S)
     assert time.monotonic() - start < WAIT_S
+
+
+def test_health_is_503_until_a_model_answers(tmp_path):
+    import threading
+
+    import uvicorn
+
+    from smol_inference.server import ServerConfig, create_app
+    from smol_inference.server.background import free_port
+
+    port = free_port()
+    config = ServerConfig(model_id=str(tmp_path / "missing"), port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host=config.hostname, port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(int(WAIT_S / POLL_S)):          # wait for the port, bounded
+            with contextlib.suppress(httpx.TransportError):
+                health = httpx.get(url + "/health", timeout=WAIT_S)
+                break
+            time.sleep(POLL_S)
+        assert health.status_code == 503 and health.json() == {"error": "unhealthy", "error_type": "healthcheck"}
+        refused = httpx.post(url + "/generate", json={"inputs": "x"}, timeout=WAIT_S)
+        assert refused.status_code == 503 and "Traceback" not in refused.text
+    finally:
+        server.should_exit = True
+        thread.join(WAIT_S)
