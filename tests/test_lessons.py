@@ -142,7 +142,12 @@ def classify(command: str) -> tuple[str, str]:
         if urls and all(LOOPBACK_RE.match(u) for u in urls):
             return "run", ""
         return "no", "`curl` to an address that is not loopback"
-    return "no", f"`{' '.join(words[:2])}` needs Docker, a GPU or a long-running process"
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", command) and len(words) == 1:
+        return "run", "assignment"
+    if exe == "docker":
+        return "no", "`docker` needs Docker" + (" and a GPU" if any(w.startswith("--gpus") for w in words) else "") \
+            + " (docker/ holds the stacks)"
+    return "no", f"`{' '.join(words[:3])}` is not part of the course package (another engine or tool)"
 
 
 def free_port() -> int:
@@ -162,6 +167,7 @@ class ShellRunner:
         self.ports: dict[int, str] = {}  # port named in the lesson -> host:port actually serving it
         self.processes: list[subprocess.Popen] = []
         self.notes: list[str] = []
+        self.assignments: list[str] = []  # NAME=value lines of the current block, kept for its commands
         self.cli = f"{shlex.quote(sys.executable)} -m smol_inference.cli"
 
     def plan(self, code: str) -> str:
@@ -176,6 +182,7 @@ class ShellRunner:
         return ""
 
     def run_block(self, code: str) -> None:
+        self.assignments = []
         for command in shell_commands(code):
             kind, detail = classify(command)
             if kind == "server":
@@ -256,7 +263,10 @@ class ShellRunner:
         return LOOPBACK_RE.sub(repl, command)
 
     def execute(self, command: str) -> None:
-        real = self.rewrite(command)
+        if classify(command)[1] == "assignment":
+            self.assignments.append(command)
+            return
+        real = "\n".join(self.assignments + [self.rewrite(command)])
         print(f"$ {real}", flush=True)
         done = subprocess.run(["bash", "-c", "set -eo pipefail\n" + real], cwd=self.workdir, text=True,
                               capture_output=True, timeout=SHELL_COMMAND_TIMEOUT_S)
@@ -384,7 +394,7 @@ if __name__ != "__main__":
         statuses = [(b.line, b.status) for b in report.blocks]
         assert statuses == [(3, "ran"), (8, "skipped"), (12, "ran"), (17, "shell-not-run"), (25, "failed")]
         assert report.blocks[1].reason == "needs a CUDA GPU"
-        assert "docker run" in report.blocks[3].reason
+        assert "needs Docker and a GPU" in report.blocks[3].reason
         assert "ValueError: boom" in report.error and 'lesson.md:25", line 1' in report.error
         assert "python blocks run 2, shell blocks run 0, skipped 1, shell not run 1, FAILED" in report.summary()
 
@@ -400,7 +410,8 @@ if __name__ != "__main__":
         ("make test", "no"),
         ("docker run --gpus all -p 8080:80 image", "no"),
         ("smol-inference chat-ui --endpoint http://127.0.0.1:8080", "no"),
-        ("model=HuggingFaceTB/SmolLM2-360M-Instruct", "no"),
+        ("model=HuggingFaceTB/SmolLM2-360M-Instruct", "run"),
+        ("python -m sglang.launch_server --model-path m", "no"),
     ])
     def test_shell_classification(command: str, kind: str) -> None:
         assert classify(command)[0] == kind
