@@ -13,7 +13,12 @@ PYTEST_ARGS ?=
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup test test-fast check lab serve bench notebooks clean
+.PHONY: setup system-deps test check lab serve bench clean
+
+# Debian tools some tests use: promtool (Prometheus configs), chromium (the chat UI test, driven by
+# Playwright without a browser download). Installed only where missing and we are root with apt-get;
+# elsewhere those tests skip and name the package to install.
+SYSTEM_TOOLS := promtool:prometheus chromium:chromium
 
 setup: $(STAMP)
 
@@ -30,10 +35,19 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "setup done: $(VENV) ($$($(PY) -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
 
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	  || echo "warning: could not install$$missing; the tests that need them will skip"; \
+	else echo "note: missing$$missing (not root or no apt-get); the tests that need them will skip"; fi
+
 check: setup
 	$(PY) scripts/check_course.py
 
-test: setup
+test: setup system-deps
 	@if [ -f scripts/check_course.py ]; then $(PY) scripts/check_course.py; fi
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS); \
