@@ -47,9 +47,12 @@ Chinese file must use explicit anchors). The ordered list of explicit anchors mu
 twins. Every relative link (Markdown ``[t](path)``, reference definitions, HTML ``href``/``src``)
 in every Markdown file and notebook must point at a file or folder that exists.
 
-Colab links.  The README exercise tables' Colab links are
-``settings.COLAB_BASE_URL + "/" + notebook path`` (see scripts/smol_inference/settings.py), and the
-notebook must exist; README_cn.md links to the ``_cn`` notebooks.
+Course addresses.  Every Colab link (README exercise tables, lessons, notebooks) is
+``settings.COLAB_BASE_URL + "/" + notebook path`` (scripts/smol_inference/settings.py, built from
+``settings.REPO_URL``) and opens an existing notebook of the linking file's language (Chinese files
+open ``_cn`` notebooks); each README exercise-table row that links a notebook has its Colab link;
+a ``REPO_URL = "..."`` literal in a notebook or lesson (the Colab install cell) equals
+``settings.REPO_URL``. Moving the repository means changing settings.py, then what the check lists.
 
 Notebooks.  No outputs, no execution counts, kernelspec ``python3`` / ``Python 3`` / ``python``,
 nbformat 4. Every section whose heading starts with "Exercise" / "练习" contains a code cell with
@@ -589,7 +592,8 @@ def check_links(root: Path, files: list[Path], report: Report) -> None:
                                                   f"(no <a id=\"{fragment}\"></a> in {rel(dest, root)})")
 
 
-def colab_base() -> str | None:
+def course_settings():
+    """smol_inference.settings of this repository (Colab base, repository address), or None."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         from smol_inference import settings  # noqa: PLC0415
@@ -597,29 +601,50 @@ def colab_base() -> str | None:
         return None
     finally:
         sys.path.pop(0)
-    return getattr(settings, "COLAB_BASE_URL", None)
+    return settings
 
 
-def check_readme_table(root: Path, report: Report, base: str | None) -> None:
-    for name in ("README.md", f"README{ZH_SUFFIX}.md"):
-        readme = root / name
-        if not readme.exists():
+COLAB_RE = re.compile(r"https://colab\.research\.google\.com/[^)\s\"'<>]+")
+REPO_ASSIGN_RE = re.compile(r"\bREPO_URL\s*=\s*[\"']([^\"']+)[\"']")
+
+
+def check_course_addresses(root: Path, files: list[Path], report: Report, settings) -> None:
+    """Colab links come from settings.COLAB_BASE_URL and open an existing notebook of the file's
+    language; REPO_URL literals in code equal settings.REPO_URL; README exercise rows have a Colab link."""
+    base = getattr(settings, "COLAB_BASE_URL", None)
+    repo = getattr(settings, "REPO_URL", None)
+    for path in files:
+        if path.suffix not in (".md", ".ipynb") or path.name == "TERMINOLOGY.md":
             continue
-        colab = re.findall(r"\]\((https://colab\.research\.google\.com/[^)\s]+)\)",
-                           readme.read_text(encoding="utf-8"))
-        for url in colab:
+        name = rel(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".ipynb":
+                text = "\n".join(cell_source(c) for c in json.loads(text).get("cells", []))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        for url in dict.fromkeys(COLAB_RE.findall(text)):
             if base is None:
                 report.error(name, "COLAB_BASE_URL missing from scripts/smol_inference/settings.py")
-                return
+                break
             if not url.startswith(base.rstrip("/") + "/"):
                 report.error(name, f"Colab link {url} is not built from settings.COLAB_BASE_URL ({base})")
                 continue
-            nb_path = url[len(base.rstrip("/")) + 1:]
+            nb_path = url[len(base.rstrip("/")) + 1:].split("#", 1)[0]
             if not (root / nb_path).exists():
                 report.error(name, f"Colab link {url} points at {nb_path}, which does not exist")
-            elif is_zh(readme) != is_zh(Path(nb_path)):
-                report.error(name, f"Colab link {url}: {'Chinese' if is_zh(readme) else 'English'} README "
-                                   f"must link the {'_cn' if is_zh(readme) else 'English'} notebook")
+            elif is_zh(path) != is_zh(Path(nb_path)):
+                report.error(name, f"Colab link {url}: a {'Chinese' if is_zh(path) else 'English'} file "
+                                   f"links the {'_cn' if is_zh(path) else 'English'} notebook")
+        for literal in REPO_ASSIGN_RE.findall(text):
+            if repo is not None and literal != repo:
+                report.error(name, f"REPO_URL = {literal!r} differs from settings.REPO_URL ({repo})")
+        if path.stem in ("README", f"README{ZH_SUFFIX}"):
+            for line_no, line in enumerate(text.split("\n"), 1):
+                if line.lstrip().startswith("|"):
+                    for nb in re.findall(r"\]\((notebooks/[^)#\s]+\.ipynb)\)", line):
+                        if not any(u.endswith("/" + nb) for u in COLAB_RE.findall(line)):
+                            report.error(name, f"line {line_no}: exercise row for {nb} has no Colab link")
 
 
 def check_notebook(path: Path, root: Path, report: Report) -> None:
@@ -733,7 +758,7 @@ def run_checks(root: Path = ROOT) -> Report:
     files = course_files(root)
     check_parity(root, report)
     check_links(root, files, report)
-    check_readme_table(root, report, colab_base())
+    check_course_addresses(root, files, report, course_settings())
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         check_notebook(nb, root, report)
     check_secrets(root, files, report)

@@ -411,7 +411,7 @@ def test_colab_link_must_use_configured_base(course: Path) -> None:
 def test_colab_link_must_point_at_existing_notebook_in_its_language(course: Path) -> None:
     path = course / "README_cn.md"
     path.write_text(path.read_text(encoding="utf-8").replace("demo_cn.ipynb)", "demo.ipynb)"), encoding="utf-8")
-    assert_fails(course, "README_cn.md: Colab link", "must link the _cn notebook")
+    assert_fails(course, "README_cn.md: Colab link", "a Chinese file links the _cn notebook")
     path.write_text(readme(True).replace("demo_cn.ipynb)", "gone_cn.ipynb)"), encoding="utf-8")
     assert_fails(course, "README_cn.md: Colab link", "gone_cn.ipynb, which does not exist")
 
@@ -458,3 +458,21 @@ def test_real_course_headers_are_current() -> None:
         zh = cc.zh_twin(en)
         if zh.exists():
             assert cc.read_header(zh) == cc.header_line(zh, ROOT), f"run --update-hash {zh.relative_to(ROOT)}"
+
+
+def test_colab_links_in_notebooks_and_repo_address_are_checked(course: Path) -> None:
+    path = course / "notebooks" / "demo_cn.ipynb"
+    nb = read_nb(path)
+    nb["cells"][0]["source"].append(f"\n[Colab]({settings.COLAB_BASE_URL}/notebooks/demo.ipynb)")
+    nb["cells"][1]["source"].append('\nREPO_URL = "https://github.com/someone/else"')
+    write_nb(path, nb)
+    assert_fails(course, "notebooks/demo_cn.ipynb: Colab link", "a Chinese file links the _cn notebook",
+                 "REPO_URL = 'https://github.com/someone/else' differs from settings.REPO_URL")
+
+
+def test_readme_exercise_row_needs_colab_link(course: Path) -> None:
+    path = course / "README.md"
+    path.write_text(readme(False).replace(" [Colab](", " [elsewhere](").replace(settings.COLAB_BASE_URL + "/", ""),
+                    encoding="utf-8")
+    cc.update_hash(course / "README_cn.md", course)
+    assert_fails(course, "README.md: line 5: exercise row for notebooks/demo.ipynb has no Colab link")
