@@ -92,7 +92,8 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        loader = threading.Thread(target=_start, args=(app, config, preloaded, on_fatal), name="smol-loader", daemon=True)
+        loader = threading.Thread(target=_start, args=(app, config, preloaded, on_fatal), name="smol-loader",
+                                  daemon=True)
         loader.start()
         yield
         service = app.state.service

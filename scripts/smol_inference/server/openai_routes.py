@@ -205,7 +205,7 @@ async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
     text = chat_prompt(service, body)
     encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     tokens = [{"id": int(i), "text": text[start:stop], "start": int(start), "stop": int(stop)}
-              for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"])]
+              for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=False)]
     return {"tokenize_response": tokens, "templated_text": text}
 
 

@@ -88,4 +88,4 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 def chat_logprobs(seq: Sequence, tops: list[list[TokenInfo]]) -> dict[str, Any]:
     return {"content": [{"token": t.text, "logprob": t.logprob,
                          "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}
-                        for t, top in zip(seq.generated, tops)]}
+                        for t, top in zip(seq.generated, tops, strict=False)]}

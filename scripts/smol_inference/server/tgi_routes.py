@@ -164,4 +164,4 @@ async def tokenize(request: Request, body: GenerateRequest) -> Any:
     tokenizer = service_of(request).engine.tokenizer
     encoding = tokenizer(body.inputs, return_offsets_mapping=True)
     return [{"id": int(i), "text": body.inputs[start:stop], "start": int(start), "stop": int(stop)}
-            for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"])]
+            for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=False)]

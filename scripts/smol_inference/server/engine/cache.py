@@ -110,6 +110,6 @@ class BatchCache:
             return torch.cat([torch.zeros(shape, dtype=t.dtype, device=t.device), t], dim=dim)
 
         layers = [(torch.cat([pad(k1, 2), pad(k2, 2)]), torch.cat([pad(v1, 2), pad(v2, 2)]))
-                  for (k1, v1), (k2, v2) in zip(_layers(self.cache), _layers(other.cache))]
+                  for (k1, v1), (k2, v2) in zip(_layers(self.cache), _layers(other.cache), strict=False)]
         mask = torch.cat([pad(self.mask, 1), pad(other.mask, 1)])              # [B1+B2, T]
         return BatchCache(_rebuild(layers, self.config), mask, self.config)

@@ -181,7 +181,7 @@ class Engine:
     def _prefill_details(self, seq: Sequence, logits: torch.Tensor) -> None:
         logprobs = prompt_logprobs(logits, seq.input_ids)
         seq.prefill = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids)
-                       for i, lp in zip(seq.input_ids, logprobs)]
+                       for i, lp in zip(seq.input_ids, logprobs, strict=False)]
 
     def _fail(self, seqs: list[Sequence], message: str) -> None:
         for seq in seqs:

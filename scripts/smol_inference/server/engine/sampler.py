@@ -81,7 +81,7 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
     top: list[tuple[int, float]] = []
     if seq.top_n_tokens:
         values, ids = torch.topk(log_probs, seq.top_n_tokens)
-        top = [(int(i), float(v)) for i, v in zip(ids, values)]
+        top = [(int(i), float(v)) for i, v in zip(ids, values, strict=False)]
     return token, float(log_probs[token]), top
 
 
