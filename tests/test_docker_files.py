@@ -207,3 +207,19 @@ def test_make_test_docker_says_one_line_without_an_engine() -> None:
     result = _run(["make", "--no-print-directory", "test-docker", "DOCKER=/nonexistent/docker"])
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert result.returncode == 0 and len(lines) == 1 and "skipped" in lines[0], result.stdout + result.stderr
+
+
+#: vLLM's metric names the vLLM dashboard and alerts may use (vLLM's docs, "Production metrics").
+VLLM_METRICS = {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:time_to_first_token_seconds",
+                "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds", "vllm:kv_cache_usage_perc",
+                "vllm:generation_tokens_total"}
+
+
+def test_vllm_dashboard_and_alerts_use_known_vllm_names() -> None:
+    board = json.loads((MONITORING / "grafana" / "dashboards" / "vllm.json").read_text())
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((MONITORING / "prometheus" / "alerts-vllm.yml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"vllm:[a-z_]+", " ".join(exprs))}
+    assert used and used <= VLLM_METRICS, used - VLLM_METRICS
+    assert not any("tgi_" in expr for expr in exprs)
