@@ -180,7 +180,7 @@ def _queried_tgi_metrics() -> set[str]:
     for rule_file in RULE_FILES:
         for group in yaml.safe_load(rule_file.read_text())["groups"]:
             exprs += [rule["expr"] for rule in group["rules"]]
-    names = set(re.findall(r"\btgi_[a-z_]+", " ".join(exprs)))
+    names = set(re.findall(r"\btgi_[a-z0-9_]+", " ".join(exprs)))
     return {re.sub(r"_(bucket|sum|count)$", "", name) for name in names}
 
 
@@ -220,6 +220,6 @@ def test_vllm_dashboard_and_alerts_use_known_vllm_names() -> None:
     exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
     rules = yaml.safe_load((MONITORING / "prometheus" / "alerts-vllm.yml").read_text())
     exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
-    used = {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"vllm:[a-z_]+", " ".join(exprs))}
+    used = {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"vllm:[a-z0-9_]+", " ".join(exprs))}
     assert used and used <= VLLM_METRICS, used - VLLM_METRICS
     assert not any("tgi_" in expr for expr in exprs)
