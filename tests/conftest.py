@@ -54,7 +54,7 @@ def start_test_server(preloaded: Any, **flags: Any) -> Any:
     from smol_inference.server import start_server
 
     flags.setdefault("torch_threads", 1)
-    return start_server(preloaded=preloaded, timeout_s=WAIT_S * 3, **flags)
+    return start_server(preloaded=preloaded, timeout_s=WAIT_S * 3, quiet=True, **flags)
 
 
 @pytest.fixture(scope="session")

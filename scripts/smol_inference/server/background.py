@@ -25,6 +25,7 @@ from typing import Any, Callable
 from .. import settings
 from .app import create_app
 from .config import ServerConfig
+from .launcher import banner
 
 #: How often start_server polls /health while the model loads (seconds).
 HEALTH_POLL_S = 0.1
@@ -83,8 +84,13 @@ def wait_healthy(url: str, timeout_s: float, thread: threading.Thread | None = N
 
 
 def start_server(config: ServerConfig | None = None, *, timeout_s: float = settings.SERVER_START_TIMEOUT_S,
-                 preloaded: tuple[Any, Any, int | None] | None = None, **flags: Any) -> ServerHandle:
-    """Serve `config` (or ServerConfig(**flags); port 0 or absent = a free port) until `.stop()`."""
+                 preloaded: tuple[Any, Any, int | None] | None = None, quiet: bool = False,
+                 **flags: Any) -> ServerHandle:
+    """Serve `config` (or ServerConfig(**flags); port 0 or absent = a free port) until `.stop()`.
+
+    Prints one line saying where it listens unless `quiet`. `preloaded` = (model, tokenizer, context)
+    reuses a model already in memory (tests start several servers on one model).
+    """
     import uvicorn
 
     if config is None:
@@ -106,4 +112,6 @@ def start_server(config: ServerConfig | None = None, *, timeout_s: float = setti
         server.should_exit = True
         thread.join(timeout_s)
         raise
+    if not quiet:
+        print(banner(config))
     return ServerHandle(url, config, server, thread)
