@@ -21,8 +21,8 @@ from .report import format_table, plot, summarize, write_json
 from .runner import RequestRecord, Runner
 from .workload import APIS, BenchConfig, default_url, make_prompts, parse_concurrency
 
-__all__ = ["BenchConfig", "RequestRecord", "Runner", "add_arguments", "make_prompts", "parse_concurrency",
-           "run", "run_bench", "summarize"]
+__all__ = ["BenchConfig", "RequestRecord", "Runner", "add_arguments", "format_table", "make_prompts",
+           "parse_concurrency", "plot", "run", "run_bench", "run_bench_async", "summarize", "write_json"]
 
 RESULT_VERSION = 1
 
