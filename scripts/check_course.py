@@ -583,6 +583,10 @@ def check_links(root: Path, files: list[Path], report: Report) -> None:
                     continue
             else:
                 dest = path.resolve()
+            if is_zh(path) and not is_zh(dest) and dest.suffix in (".md", ".ipynb") and zh_twin(dest).exists() \
+                    and dest != en_twin(path).resolve():  # "English version" links to the own twin are fine
+                report.warn(rel(path, root), f"{where} {line_no}: links the English {rel(dest, root)}; "
+                                             f"link its translation {rel(zh_twin(dest), root)}")
             if fragment:
                 if dest.suffix not in (".md", ".ipynb") or dest.is_dir():
                     continue  # anchors into code files (GitHub line anchors) are not checked
@@ -654,6 +658,14 @@ def check_notebook(path: Path, root: Path, report: Report) -> None:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         report.error(name, f"not valid notebook JSON: {exc}")
         return
+    try:
+        import nbformat  # noqa: PLC0415 - optional: the dev extra installs it
+
+        nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+    except ImportError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds
+        report.error(name, f"not a valid notebook (nbformat): {str(exc).splitlines()[0][:200]}")
     if nb.get("nbformat") != 4:
         report.error(name, f"nbformat must be 4, is {nb.get('nbformat')}")
     spec = nb.get("metadata", {}).get("kernelspec")

@@ -114,8 +114,14 @@ def notebook(zh: bool) -> dict:
             "metadata": {"kernelspec": dict(cc.KERNELSPEC), "language_info": {"name": "python"}}}
 
 
+def with_ids(nb: dict) -> dict:
+    for n, cell in enumerate(nb["cells"]):
+        cell.setdefault("id", f"cell-{n}")
+    return nb
+
+
 def write_nb(path: Path, nb: dict) -> None:
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(with_ids(nb), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def read_nb(path: Path) -> dict:
@@ -476,3 +482,19 @@ def test_readme_exercise_row_needs_colab_link(course: Path) -> None:
                     encoding="utf-8")
     cc.update_hash(course / "README_cn.md", course)
     assert_fails(course, "README.md: line 5: exercise row for notebooks/demo.ipynb has no Colab link")
+
+
+def test_chinese_file_linking_english_twin_warns(course: Path) -> None:
+    zh = course / "lesson_cn.md"
+    zh.write_text(zh.read_text(encoding="utf-8") + "\n[英文版](lesson.md) [自述](README.md)\n", encoding="utf-8")
+    report = cc.run_checks(course)
+    assert report.ok
+    assert report.warnings == [("lesson_cn.md", "line 30: links the English README.md; link its translation README_cn.md")]
+
+
+def test_invalid_notebook_fails(course: Path) -> None:
+    path = course / "notebooks" / "demo.ipynb"
+    nb = read_nb(path)
+    nb["cells"][1]["outputs"] = "not a list"
+    write_nb(path, nb)
+    assert_fails(course, "notebooks/demo.ipynb: not a valid notebook (nbformat)")
