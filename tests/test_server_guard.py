@@ -183,3 +183,50 @@ def test_health_is_503_until_a_model_answers(tmp_path):
     finally:
         server.should_exit = True
         thread.join(WAIT_S)
+
+
+def test_mixed_traffic_within_the_limit_is_never_refused(tiny_model):
+    """Clients == max_concurrent_requests: streams, blocking, cancelled and invalid requests; no 429,
+    every accepted request answered once, gauges back to 0 (a short soak)."""
+    import asyncio
+
+    from conftest import start_test_server
+
+    clients, total = 4, 40
+    handle = start_test_server(tiny_model, max_concurrent_requests=clients)
+    outcomes: list[str] = []
+
+    async def one(client: httpx.AsyncClient, i: int) -> None:
+        body = {"inputs": "Hello", "parameters": {"max_new_tokens": 1 + i % 12, "do_sample": i % 2 == 0,
+                                                  "seed": i}}
+        kind = ("blocking", "stream", "cancel", "invalid")[i % 4]
+        if kind == "invalid":
+            body["parameters"]["top_p"] = 2.0
+        if kind in ("blocking", "invalid"):
+            outcomes.append(f"{kind}:{(await client.post('/generate', json=body)).status_code}")
+            return
+        async with client.stream("POST", "/generate_stream", json=body) as response:
+            events = []
+            async for line in response.aiter_lines():
+                events.append(line)
+                if kind == "cancel":
+                    break
+            done = kind == "cancel" or any('"generated_text": "' in e for e in events)
+            outcomes.append(f"{kind}:{response.status_code}:{done}")
+
+    async def main() -> None:
+        limit = asyncio.Semaphore(clients)
+        async with httpx.AsyncClient(base_url=handle.url, timeout=WAIT_S) as client:
+            async def bounded(i: int) -> None:
+                async with limit:
+                    await one(client, i)
+            await asyncio.wait_for(asyncio.gather(*(bounded(i) for i in range(total))), WAIT_S * 3)
+
+    try:
+        asyncio.run(main())
+        with httpx.Client(base_url=handle.url, timeout=WAIT_S) as client:
+            wait_idle(client)
+        assert len(outcomes) == total and not any(":429" in o for o in outcomes), outcomes
+        assert sorted(set(outcomes)) == ["blocking:200", "cancel:200:True", "invalid:422", "stream:200:True"]
+    finally:
+        handle.stop()

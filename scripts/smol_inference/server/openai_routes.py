@@ -191,6 +191,7 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
                 return
             else:
                 yield sse({**header, "choices": [item]})
+        permit.release()                            # before [DONE]: the client may send its next request at once
         yield sse(DONE)
     finally:
         for task in tasks:

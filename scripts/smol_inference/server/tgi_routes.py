@@ -98,6 +98,8 @@ async def token_stream(service: Service, valid: ValidRequest, permit: Permit | N
             index += 1
             if done:
                 service.finish(valid, ticket.seq, timing)
+                if permit is not None:
+                    permit.release()              # before the last event: a client may send its next request at once
                 yield index, tok, top, ticket.seq
                 return
             yield index, tok, top, None
