@@ -30,7 +30,7 @@ def normalize_endpoint(url: str) -> str:
     base = url.strip().rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise ValueError(f"endpoint must start with http:// or https://, got {url!r}")
-    return base[: -len("/v1")] if base.endswith("/v1") else base
+    return base.removesuffix("/v1")
 
 
 @dataclass
@@ -121,7 +121,7 @@ def build_chat_ui(config: ChatUIConfig) -> Any:
     def respond(message: Any, history: list[Any]) -> Iterator[str]:
         try:
             yield from backend.stream(message, history)
-        except Exception as exc:  # noqa: BLE001 - shown to the user in the window
+        except Exception as exc:
             raise gr.Error(f"{config.endpoint}: {type(exc).__name__}: {exc}") from exc
 
     return gr.ChatInterface(
