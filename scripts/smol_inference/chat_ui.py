@@ -136,8 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"TGI or OpenAI-compatible server root (default: ${settings.ENV_TGI_URL} or {default_url})")
     parser.add_argument("--model", default=None, help="model name to send (default: the server's first model)")
     parser.add_argument("--api-key", default=None, help="Bearer token, if the server needs one")
-    parser.add_argument("--system-prompt", default=None)
-    parser.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
+    parser.add_argument("--system-prompt", default=None, help="a system message put before every conversation")
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS,
+                        help=f"longest reply in tokens (default: {DEFAULT_MAX_NEW_TOKENS})")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--hostname", default=settings.DEFAULT_HOST, help="where the UI listens")
     parser.add_argument("--port", type=int, default=DEFAULT_UI_PORT, help="UI port (0: any free port)")
