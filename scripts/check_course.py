@@ -44,7 +44,8 @@ before the heading, identical in both languages::
 ``file#x`` resolves when ``x`` is an explicit anchor of the target file, or, for an English file
 only, GitHub's automatic slug of one of its headings (Chinese slugs are not stable, so links into a
 Chinese file must use explicit anchors). The ordered list of explicit anchors must be the same in
-twins. Every relative link (Markdown ``[t](path)``, reference definitions, HTML ``href``/``src``)
+twins. In the lessons (root ``*.md`` other than README) an h2/h3 heading without an explicit anchor
+gets a warning (the title and "Contents" need none). Every relative link (Markdown ``[t](path)``, reference definitions, HTML ``href``/``src``)
 in every Markdown file and notebook must point at a file or folder that exists.
 
 Course addresses.  Every Colab link (README exercise tables, lessons, notebooks) is
@@ -504,6 +505,27 @@ def check_pair(en: Path, zh: Path, root: Path, report: Report) -> str:
     return "stale" if stale and len(report.errors) == problems_before + 1 else "FAILED"
 
 
+#: Headings that need no anchor of their own: the title is the page, the table of contents is not linked.
+UNANCHORED_HEADINGS = {"contents", "table of contents"}
+
+
+def check_heading_anchors(path: Path, root: Path, report: Report) -> None:
+    """Warn where a lesson's h2/h3 heading has no explicit anchor on the line(s) before it."""
+    prose = load_doc(path).prose
+    for i, (line_no, line) in enumerate(prose):
+        h = HEADING_RE.match(line)
+        if not h or len(h["hashes"]) not in (2, 3) or (h["text"] or "").strip().lower() in UNANCHORED_HEADINGS:
+            continue
+        j = i - 1
+        while j >= 0 and not prose[j][1].strip():
+            j -= 1
+        if ANCHOR_ATTR_RE.search(line) or (j >= 0 and ANCHOR_HTML_RE.search(prose[j][1])):
+            continue
+        slug = github_slug(h["text"] or "")
+        report.warn(rel(path, root), f"line {line_no}: heading {h['text']!r} has no explicit anchor "
+                                     f"(add <a id=\"{slug}\"></a> before it, and the same in the translation)")
+
+
 def check_parity(root: Path, report: Report) -> None:
     for en in english_sources(root):
         zh = zh_twin(en)
@@ -512,6 +534,8 @@ def check_parity(root: Path, report: Report) -> None:
             report.parity[rel(en, root)] = "missing twin"
             continue
         report.parity[rel(en, root)] = check_pair(en, zh, root, report)
+        if en.suffix == ".md" and en.name != "README.md":
+            check_heading_anchors(en, root, report)
     zh_files = [p for p in root.glob("*.md") if is_zh(p)] + \
                [p for p in (root / "notebooks").glob("*.ipynb") if is_zh(p)]
     for zh in sorted(zh_files):

@@ -498,3 +498,20 @@ def test_invalid_notebook_fails(course: Path) -> None:
     nb["cells"][1]["outputs"] = "not a list"
     write_nb(path, nb)
     assert_fails(course, "notebooks/demo.ipynb: not a valid notebook (nbformat)")
+
+
+def test_lesson_heading_without_anchor_warns(course: Path) -> None:
+    for name, text in (("lesson.md", LESSON_EN.replace('<a id="second-part"></a>\n', "")),
+                       ("lesson_cn.md", LESSON_ZH.replace('<a id="second-part"></a>\n', ""))):
+        (course / name).write_text(text.replace("(#second-part)", "(#first-part)"), encoding="utf-8")
+    for name in ("demo.ipynb", "demo_cn.ipynb"):
+        path = course / "notebooks" / name
+        nb = read_nb(path)
+        nb["cells"][0]["source"] = [s.replace("#second-part", "#first-part") for s in nb["cells"][0]["source"]]
+        write_nb(path, nb)
+    cc.update_hash(course / "lesson_cn.md", course)
+    cc.update_hash(course / "notebooks" / "demo_cn.ipynb", course)
+    report = cc.run_checks(course)
+    assert report.ok, report.render()
+    assert report.warnings == [("lesson.md", "line 18: heading 'Second part' has no explicit anchor "
+                                             "(add <a id=\"second-part\"></a> before it, and the same in the translation)")]
