@@ -197,13 +197,13 @@ def engine_profile(before: dict[str, float], after: dict[str, float], duration_s
     return out
 
 
-def bench_arm(url: str, api: str, args: argparse.Namespace, words: int) -> dict[str, Any]:
-    """Warm up with a few short requests, then one measured level; the level summary."""
-    common = dict(url=url, api=api, prompt_tokens=words, seed=args.seed, timeout_s=args.request_timeout)
-    run_bench(BenchConfig(concurrency=[min(4, args.concurrency)], requests=min(4, args.requests),
-                          max_new_tokens=min(8, args.max_new_tokens), **common))
-    result = run_bench(BenchConfig(concurrency=[args.concurrency], requests=args.requests,
-                                   max_new_tokens=args.max_new_tokens, **common))
+def bench_arm(url: str, api: str, args: argparse.Namespace, words: int, warm_up: bool) -> dict[str, Any]:
+    """A few short requests (warm-up) or the measured level; the level summary."""
+    shape = (dict(concurrency=[min(4, args.concurrency)], requests=min(4, args.requests),
+                  max_new_tokens=min(8, args.max_new_tokens), seed=args.seed + 1) if warm_up else
+             dict(concurrency=[args.concurrency], requests=args.requests, max_new_tokens=args.max_new_tokens,
+                  seed=args.seed))
+    result = run_bench(BenchConfig(url=url, api=api, prompt_tokens=words, timeout_s=args.request_timeout, **shape))
     level = result["levels"][0]
     expected = level["completed"] * args.max_new_tokens
     level["all_full_length"] = level["completed"] == args.requests and level["output_tokens"] == expected
@@ -219,9 +219,10 @@ def run_server_arm(name: str, cmd: list[str], port: int, apis: dict[str, str], a
     print(f"[bench_server] {name}: {' '.join(cmd)}", flush=True)
     with Served(name, cmd, port, child_env(args.threads), log_dir, args.startup_timeout) as server:
         for arm, api in apis.items():
+            bench_arm(server.url, api, args, words, warm_up=True)
             before = scrape(server.url)
             sampler = server.sample_rss()
-            level = bench_arm(server.url, api, args, words)
+            level = bench_arm(server.url, api, args, words, warm_up=False)
             server.stop_sampling()
             sampler.join()
             after = scrape(server.url)
