@@ -839,7 +839,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.update_hash:
         for f in args.update_hash:
             path = Path(f) if Path(f).is_absolute() or Path(f).exists() else root / f
-            print(f"{rel(path, root)}: {update_hash(path.resolve(), root)}")
+            path = path.resolve()
+            print(f"{rel(path, root)}: {update_hash(path, root)}")
+            pair = Report()
+            check_pair(en_twin(path), path, root, pair)
+            for file, msg in pair.errors:  # the header is current now; anything left is a translation gap
+                print(f"  still to fix in {file}: {msg}")
         return 0
     if args.strip_notebooks:
         for nb in sorted((root / "notebooks").glob("*.ipynb")):

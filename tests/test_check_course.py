@@ -445,8 +445,12 @@ def test_cli_update_hash(course: Path) -> None:
     out = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course), "--update-hash", "lesson_cn.md"],
                          capture_output=True, text=True, timeout=60, cwd=course)
     assert out.returncode == 0, out.stderr
-    assert "lesson_cn.md: <!-- source: lesson.md@" in out.stdout
+    assert "lesson_cn.md: <!-- source: lesson.md@" in out.stdout and "still to fix" not in out.stdout
     assert not errors(course)
+    (course / "lesson.md").write_text(LESSON_EN.replace("print(x)", "print(x * 2)"), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course), "--update-hash", "lesson_cn.md"],
+                         capture_output=True, text=True, timeout=60, cwd=course)
+    assert "still to fix in lesson_cn.md: code block 1" in out.stdout
     refused = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course), "--update-hash", "lesson.md"],
                              capture_output=True, text=True, timeout=60, cwd=course)
     assert refused.returncode != 0 and "takes the Chinese file" in refused.stderr
