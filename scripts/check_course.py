@@ -80,13 +80,14 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH_SUFFIX = "_cn"
 HASH_LEN = 10
 HEADER_RE = re.compile(r"^<!--\s*source:\s*(?P<file>[^@\s]+)@(?P<hash>[0-9a-fA-F]+)\s*-->\s*$")
 NO_RUN_RE = re.compile(r"^<!--\s*no-run:\s*(?P<reason>.*?)\s*-->\s*$")
-FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")  # also inside list items
 HEADING_RE = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?[ \t]*$")
 ANCHOR_HTML_RE = re.compile(r"""<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*["']([^"']+)["']""", re.I)
 ANCHOR_ATTR_RE = re.compile(r"\{#([A-Za-z0-9_.:-]+)\}\s*$")
@@ -178,6 +179,12 @@ class Doc:
     code_cells: list[str] = field(default_factory=list)
 
 
+def _unindent(line: str, width: int) -> str:
+    """Remove up to ``width`` leading spaces (a fence indented in a list item indents its code)."""
+    n = len(line) - len(line.lstrip(" "))
+    return line[min(n, width):]
+
+
 def parse_markdown(text: str, first_line: int = 1) -> tuple[list[tuple[int, str]], list[CodeBlock]]:
     """Split Markdown into prose lines and fenced code blocks (``` or ~~~, CommonMark closing rule)."""
     prose: list[tuple[int, str]] = []
@@ -192,10 +199,10 @@ def parse_markdown(text: str, first_line: int = 1) -> tuple[list[tuple[int, str]
             body: list[str] = []
             i += 1
             while i < len(lines):
-                close = re.match(r"^ {0,3}(`{3,}|~{3,})\s*$", lines[i])
+                close = re.match(r"^[ \t]*(`{3,}|~{3,})\s*$", lines[i])
                 if close and close[1][0] == fence[0] and len(close[1]) >= len(fence):
                     break
-                body.append(lines[i])
+                body.append(_unindent(lines[i], len(m["indent"])))
                 i += 1
             no_run = NO_RUN_RE.match(last_prose.strip())
             lang = (m["info"].strip().split() or [""])[0].lower()
@@ -598,7 +605,7 @@ def check_links(root: Path, files: list[Path], report: Report) -> None:
             if not target or SCHEME_RE.match(target) or target.startswith("//"):
                 continue
             target_path, _, fragment = target.partition("#")
-            target_path = target_path.split("?", 1)[0]
+            target_path, fragment = unquote(target_path.split("?", 1)[0]), unquote(fragment)
             if target_path:
                 base = root if target_path.startswith("/") else path.parent
                 dest = (base / target_path.lstrip("/")).resolve()

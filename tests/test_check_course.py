@@ -519,3 +519,9 @@ def test_lesson_heading_without_anchor_warns(course: Path) -> None:
     assert report.ok, report.render()
     assert report.warnings == [("lesson.md", "line 18: heading 'Second part' has no explicit anchor "
                                              "(add <a id=\"second-part\"></a> before it, and the same in the translation)")]
+
+
+def test_fences_inside_list_items() -> None:
+    prose, blocks = cc.parse_markdown("1. Run:\n\n   ```python\n   x = 1\n   # not a heading\n   ```\n\n## Real\n")
+    assert [(b.lang, b.code) for b in blocks] == [("python", "x = 1\n# not a heading")]
+    assert cc.headings_and_anchors(prose)[0] == [(2, "Real", 8)]
