@@ -146,3 +146,14 @@ def test_chat_tokenize(http, chat_text, check_schema):
     body = http.post("/chat_tokenize", json={"messages": [{"role": "user", "content": CAPITAL}]}).json()
     check_schema(body, "ChatTokenizeResponse")
     assert body["templated_text"] == chat_text(CAPITAL)
+
+
+def test_invocations_dispatches_like_sagemaker(http, chat_text):
+    chat = http.post("/invocations", json={"messages": [{"role": "user", "content": CAPITAL}], "temperature": 0})
+    assert chat.status_code == 200 and "Paris" in chat.json()["choices"][0]["message"]["content"]
+    generate = http.post("/invocations", json={"inputs": chat_text(CAPITAL), "parameters": {"max_new_tokens": 20}})
+    assert generate.status_code == 200 and "Paris" in generate.json()["generated_text"]
+    bad = http.post("/invocations", json={"inputs": "x", "parameters": {"top_k": "many"}})
+    assert bad.status_code == 422 and bad.json()["error_type"] == "validation"
+    broken = http.post("/invocations", content=b"{oops", headers={"content-type": "application/json"})
+    assert broken.status_code == 422

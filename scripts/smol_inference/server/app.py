@@ -35,7 +35,7 @@ ROUTER_NAME = "text-generation-router"
 PIPELINE_TAG = "text-generation"
 #: Seconds the engine thread gets to finish its step at shutdown.
 ENGINE_STOP_S = 10.0
-GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions"}
+GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/invocations"}
 
 
 def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | None] | None,

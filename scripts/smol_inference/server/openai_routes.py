@@ -16,12 +16,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
 
 from . import responses
 from .errors import ApiError
-from .schemas import ChatRequest, CompletionRequest, GenerateParameters
+from .schemas import ChatRequest, CompletionRequest, GenerateParameters, GenerateRequest
 from .service import Service, Timing
-from .tgi_routes import SSE_HEADERS, service_of, sse, token_stream
+from .tgi_routes import SSE_HEADERS, generate_common, service_of, sse, token_stream
 from .validation import ValidRequest, validate
 
 router = APIRouter()
@@ -197,6 +198,24 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
         for task in tasks:
             task.cancel()
         permit.release()
+
+
+@router.post("/invocations", tags=["Text Generation Inference"])
+async def invocations(request: Request) -> Any:
+    """SageMaker's single route: a body with `messages` is a chat request, else a TGI generate request."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ApiError("validation", "Failed to parse the request body as JSON") from None
+    try:
+        if isinstance(data, dict) and "messages" in data:
+            return await chat_completions(request, ChatRequest.model_validate(data))
+        if isinstance(data, dict) and "prompt" in data:
+            return await completions(request, CompletionRequest.model_validate(data))
+        body = GenerateRequest.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError("validation", f"Failed to deserialize the JSON body: {exc.errors()[0]['msg']}") from None
+    return await generate_common(request, body, stream=body.stream, as_list=False)
 
 
 @router.post("/chat_tokenize", tags=["Text Generation Inference"])
