@@ -150,11 +150,12 @@ def course_cmd(model: str, port: int, threads: int | None, batch_size: int | Non
     return cmd + (["--max-batch-size", str(batch_size)] if batch_size else [])
 
 
-def transformers_cmd(model: str, port: int) -> list[str]:
+def transformers_cmd(model: str, port: int, cb_num_blocks: int | None) -> list[str]:
     exe = Path(sys.executable).parent / "transformers"
     exe = str(exe) if exe.exists() else shutil.which("transformers") or "transformers"
-    return [exe, "serve", model, "--continuous-batching", "--device", "cpu", "--dtype", "float32",
-            "--host", settings.DEFAULT_HOST, "--port", str(port), "--log-level", "warning"]
+    cmd = [exe, "serve", model, "--continuous-batching", "--device", "cpu", "--dtype", "float32",
+           "--host", settings.DEFAULT_HOST, "--port", str(port), "--log-level", "warning"]
+    return cmd + (["--cb-num-blocks", str(cb_num_blocks)] if cb_num_blocks else [])
 
 
 # ---- measuring -------------------------------------------------------------------------------
@@ -312,6 +313,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--seed", type=int, default=0)
     add("--threads", type=int, default=None, help="torch threads for every arm (default: torch's choice)")
     add("--arms", default=",".join(ARMS), help=f"comma-separated subset of {','.join(ARMS)}")
+    add("--cb-num-blocks", type=int, default=None,
+        help="transformers serve's KV-cache blocks (default: its own sizing, a share of free memory)")
     add("--startup-timeout", type=float, default=900.0, help="seconds a server may take to become healthy")
     add("--request-timeout", type=float, default=1800.0, help="seconds one request may take")
     add("--output", default=str(DEFAULT_OUTPUT), help="write the JSON result here")
@@ -350,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
                                        {"course_bs1": "tgi"}, args, words, logs))
         if "transformers" in args.arms:
             port = free_port()
-            arms.update(run_server_arm("transformers", transformers_cmd(model, port), port,
+            arms.update(run_server_arm("transformers", transformers_cmd(model, port, args.cb_num_blocks), port,
                                        {"transformers": "openai"}, args, words, logs))
     ratios = {key: ratio(arms, "course" if key != "vs_transformers_serve" else "course_openai", den, key)
               for key, den in (("vs_batch_size_1", "course_bs1"), ("vs_transformers_serve", "transformers"),
@@ -366,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"model": args.model or f"{args.arch} (random weights, seed {args.seed})", "dtype": "float32",
                      "device": "cpu", "concurrency": args.concurrency, "requests": args.requests,
                      "prompt_tokens": args.prompt_tokens, "prompt_words": words,
-                     "max_new_tokens": args.max_new_tokens, "threads": args.threads, "arms": args.arms},
+                     "max_new_tokens": args.max_new_tokens, "threads": args.threads, "arms": args.arms,
+                     "transformers_cb_num_blocks": args.cb_num_blocks},
         "ratios": ratios,
         "course_ttft_p50_s": (course.get("ttft_s") or {}).get("p50"),
         "course_rss_mib": course.get("rss_mib"),
