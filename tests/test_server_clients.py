@@ -11,9 +11,14 @@ CAPITAL = "What is the capital of France?"
 
 @pytest.fixture(scope="module")
 def hf(server):
+    """InferenceClient on the local server. HF_HUB_OFFLINE=1 (how `make test` picks the bundled model)
+    makes huggingface_hub refuse even loopback URLs, so it is lifted while these tests run."""
+    import huggingface_hub.constants
     from huggingface_hub import InferenceClient
 
-    return InferenceClient(base_url=server.url, timeout=WAIT_S)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        yield InferenceClient(base_url=server.url, timeout=WAIT_S)
 
 
 @pytest.fixture(scope="module")
