@@ -230,3 +230,17 @@ def test_mixed_traffic_within_the_limit_is_never_refused(tiny_model):
         assert sorted(set(outcomes)) == ["blocking:200", "cancel:200:True", "invalid:422", "stream:200:True"]
     finally:
         handle.stop()
+
+
+def test_cors_is_off_unless_asked(server, tiny_model):
+    from conftest import start_test_server
+
+    preflight = {"Origin": "http://example.org", "Access-Control-Request-Method": "POST"}
+    closed = httpx.options(server.url + "/generate", headers=preflight, timeout=WAIT_S)
+    assert "access-control-allow-origin" not in closed.headers
+    handle = start_test_server(tiny_model, cors_allow_origin=["http://example.org"])
+    try:
+        opened = httpx.options(handle.url + "/generate", headers=preflight, timeout=WAIT_S)
+        assert opened.headers["access-control-allow-origin"] == "http://example.org"
+    finally:
+        handle.stop()
