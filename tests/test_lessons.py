@@ -34,6 +34,7 @@ import linecache
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -312,14 +313,15 @@ def run_lesson(path: Path, report_path: Path) -> int:
                 save()
                 continue
             start = time.monotonic()
+            result.status = "running"
+            save()
             print(f"--- {path.name}:{block.line} [{block.lang}]", flush=True)
             try:
                 if block.lang in PYTHON_LANGS:
-                    name = f"{path.name}:{block.line}"
-                    source = block.code + "\n"
-                    # Tracebacks show the lesson's lines; line 1 of the block is the fence line + 1.
-                    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-                    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - running the lesson is the point
+                    # Padded with empty lines so that tracebacks name the lesson's own line numbers.
+                    source = "\n" * block.line + block.code + "\n"
+                    linecache.cache[path.name] = (len(source), None, source.splitlines(True), path.name)
+                    exec(compile(source, path.name, "exec"), namespace)  # noqa: S102 - running the lesson is the point
                 else:
                     if shell is None:
                         shell = ShellRunner(workdir)
@@ -328,6 +330,7 @@ def run_lesson(path: Path, report_path: Path) -> int:
                         result.status, result.reason = "shell-not-run", reason
                     else:
                         shell.run_block(block.code)
+                result.status = result.status if result.status == "shell-not-run" else "ran"
             except BaseException as exc:  # noqa: BLE001 - report, then stop the file
                 result.status = "failed"
                 result.reason = f"{type(exc).__name__}: {exc}"[:500]
@@ -348,18 +351,24 @@ def run_in_subprocess(path: Path, tmp_dir: Path) -> tuple[LessonReport, str]:
     report_path = tmp_dir / f"{path.stem}.report.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")
+    # Its own process group, so that on a timeout the servers it started go down with it.
+    proc = subprocess.Popen([sys.executable, __file__, str(path), str(report_path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        done = subprocess.run([sys.executable, __file__, str(path), str(report_path)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=LESSON_TIMEOUT_S)
-        output = done.stdout + done.stderr
-    except subprocess.TimeoutExpired as exc:
-        output = f"{(exc.stdout or b'')!s}{(exc.stderr or b'')!s}\nTIMEOUT after {LESSON_TIMEOUT_S} s"
+        output, _ = proc.communicate(timeout=LESSON_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate(timeout=30)
+        output = (output or "") + f"\nTIMEOUT after {LESSON_TIMEOUT_S} s"
     if not report_path.exists():
         return LessonReport(path.name, error="the runner wrote no report"), output
     data = json.loads(report_path.read_text(encoding="utf-8"))
     report = LessonReport(data["file"], [BlockResult(**b) for b in data["blocks"]], data["error"], data["servers"])
-    if "TIMEOUT after" in output and not report.error:
-        report.error = f"timed out after {LESSON_TIMEOUT_S} s"
+    if "TIMEOUT after" in output:
+        for b in report.blocks:
+            if b.status == "running":
+                b.status, b.reason = "failed", f"timed out after {LESSON_TIMEOUT_S} s"
+        report.error = report.error or f"timed out after {LESSON_TIMEOUT_S} s"
     return report, output
 
 
@@ -395,8 +404,18 @@ if __name__ != "__main__":
         assert statuses == [(3, "ran"), (8, "skipped"), (12, "ran"), (17, "shell-not-run"), (25, "failed")]
         assert report.blocks[1].reason == "needs a CUDA GPU"
         assert "needs Docker and a GPU" in report.blocks[3].reason
-        assert "ValueError: boom" in report.error and 'lesson.md:25", line 1' in report.error
+        assert "ValueError: boom" in report.error and 'lesson.md", line 26' in report.error
         assert "python blocks run 2, shell blocks run 0, skipped 1, shell not run 1, FAILED" in report.summary()
+
+    def test_runner_is_bounded_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(sys.modules[__name__], "LESSON_TIMEOUT_S", 8)
+        lesson = tmp_path / "slow.md"
+        lesson.write_text("```python\nx = 1\n```\n\n```python\nimport time\ntime.sleep(120)\n```\n", encoding="utf-8")
+        start = time.monotonic()
+        report, _ = run_in_subprocess(lesson, tmp_path)
+        assert time.monotonic() - start < 60
+        assert [(b.line, b.status) for b in report.blocks] == [(1, "ran"), (5, "failed")]
+        assert report.blocks[1].reason == "timed out after 8 s" and report.error
 
     @pytest.mark.parametrize("command,kind", [
         (".venv/bin/smol-inference generate \"What is 7 plus 5?\"", "run"),
