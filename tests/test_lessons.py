@@ -293,7 +293,8 @@ class ShellRunner:
 def run_lesson(path: Path, report_path: Path) -> int:
     """Run the blocks of one lesson; write the report as JSON after every block. 0 when all ran."""
     cc = _check_course()
-    _, blocks = cc.parse_markdown(path.read_text(encoding="utf-8").replace("\r\n", "\n"))
+    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    _, blocks = cc.parse_markdown(text)
     report = LessonReport(path.name)
     namespace: dict = {"__name__": "__lesson__", "__file__": str(path)}
     workdir = Path(tempfile.mkdtemp(prefix="lesson-"))
@@ -320,7 +321,7 @@ def run_lesson(path: Path, report_path: Path) -> int:
                 if block.lang in PYTHON_LANGS:
                     # Padded with empty lines so that tracebacks name the lesson's own line numbers.
                     source = "\n" * block.line + block.code + "\n"
-                    linecache.cache[path.name] = (len(source), None, source.splitlines(True), path.name)
+                    linecache.cache[path.name] = (len(text), None, text.splitlines(True), path.name)
                     exec(compile(source, path.name, "exec"), namespace)  # noqa: S102 - running the lesson is the point
                 else:
                     if shell is None:
@@ -405,6 +406,7 @@ if __name__ != "__main__":
         assert report.blocks[1].reason == "needs a CUDA GPU"
         assert "needs Docker and a GPU" in report.blocks[3].reason
         assert "ValueError: boom" in report.error and 'lesson.md", line 26' in report.error
+        assert "raise ValueError('boom')" in report.error  # the traceback quotes the lesson's line
         assert "python blocks run 2, shell blocks run 0, skipped 1, shell not run 1, FAILED" in report.summary()
 
     def test_runner_is_bounded_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
