@@ -77,9 +77,9 @@ import re
 import subprocess
 import sys
 import tokenize
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,14 +89,14 @@ HEADER_RE = re.compile(r"^<!--\s*source:\s*(?P<file>[^@\s]+)@(?P<hash>[0-9a-fA-F
 NO_RUN_RE = re.compile(r"^<!--\s*no-run:\s*(?P<reason>.*?)\s*-->\s*$")
 FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")  # also inside list items
 HEADING_RE = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?[ \t]*$")
-ANCHOR_HTML_RE = re.compile(r"""<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*["']([^"']+)["']""", re.I)
+ANCHOR_HTML_RE = re.compile(r"""<a\s+(?:[^>]*?\s)?(?:id|name)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 ANCHOR_ATTR_RE = re.compile(r"\{#([A-Za-z0-9_.:-]+)\}\s*$")
 INLINE_LINK_RE = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
 REF_DEF_RE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
-HTML_LINK_RE = re.compile(r"""<(?:a|img|source)\s[^>]*?(?:href|src)\s*=\s*["']([^"']+)["']""", re.I)
-CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
+HTML_LINK_RE = re.compile(r"""<(?:a|img|source)\s[^>]*?(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-EXERCISE_RE = re.compile(r"^(exercise|练习)", re.I)
+EXERCISE_RE = re.compile(r"^(exercise|练习)", re.IGNORECASE)
 #: Languages whose comments start with '#' and may be translated.
 HASH_COMMENT_LANGS = {"python", "py", "python3", "ipython", "bash", "sh", "shell", "console", "zsh",
                       "yaml", "yml", "toml", "dockerfile", "docker", "ini", "conf", "make", "makefile"}
@@ -149,8 +149,8 @@ class Report:
             if entries:
                 lines += ["", f"{title} ({len(entries)}):"]
                 lines += [f"  {file}: {msg}" for file, msg in entries]
-        lines += ["", f"{'OK' if self.ok else 'FAILED'}: {len(self.errors)} error(s), "
-                      f"{len(self.warnings)} warning(s)"]
+        lines += ["", (f"{'OK' if self.ok else 'FAILED'}: {len(self.errors)} error(s), "
+                      f"{len(self.warnings)} warning(s)")]
         return "\n".join(lines)
 
 
@@ -360,13 +360,13 @@ def update_hash(zh: Path, root: Path) -> str:
             md = {"cell_type": "markdown", "metadata": {}, "source": []}
             nb.setdefault("cells", []).insert(0, md)
         src = cell_source(md)
-        first, sep, rest = src.partition("\n")
+        first, _, rest = src.partition("\n")
         src = header + "\n" + rest if HEADER_RE.match(first) else header + "\n" + src
         md["source"] = src.splitlines(keepends=True)
         write_notebook(zh, nb, raw)
     else:
         text = zh.read_text(encoding="utf-8")
-        first, sep, rest = text.partition("\n")
+        first, _sep, rest = text.partition("\n")
         text = header + "\n" + rest if HEADER_RE.match(first.rstrip("\r")) else header + "\n" + text
         zh.write_text(text, encoding="utf-8")
     return header
@@ -631,7 +631,7 @@ def course_settings():
     """smol_inference.settings of this repository (Colab base, repository address), or None."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from smol_inference import settings  # noqa: PLC0415
+        from smol_inference import settings
     except Exception:  # noqa: BLE001 - the check must run even where the package cannot import
         return None
     finally:
@@ -690,7 +690,7 @@ def check_notebook(path: Path, root: Path, report: Report) -> None:
         report.error(name, f"not valid notebook JSON: {exc}")
         return
     try:
-        import nbformat  # noqa: PLC0415 - optional: the dev extra installs it
+        import nbformat
 
         nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
     except ImportError:
@@ -733,7 +733,7 @@ def check_notebook(path: Path, root: Path, report: Report) -> None:
                 title = h["text"].strip()
                 if EXERCISE_RE.match(title) and section is None:
                     section, has_assert = (level, n, title), False
-        elif cell.get("cell_type") == "code" and section and re.search(r"^\s*assert\b", src, re.M):
+        elif cell.get("cell_type") == "code" and section and re.search(r"^\s*assert\b", src, re.MULTILINE):
             has_assert = True
     close()
 

@@ -109,8 +109,7 @@ def shell_commands(code: str) -> list[str]:
     commands = []
     for line in joined.split("\n"):
         line = cc._strip_hash_comment(line).strip()
-        if line.startswith("$ "):
-            line = line[2:]
+        line = line.removeprefix("$ ")
         if line:
             commands.append(line)
     return commands
@@ -269,7 +268,7 @@ class ShellRunner:
             return
         real = "\n".join(self.assignments + [self.rewrite(command)])
         print(f"$ {real}", flush=True)
-        done = subprocess.run(["bash", "-c", "set -eo pipefail\n" + real], cwd=self.workdir, text=True,
+        done = subprocess.run(["bash", "-c", "set -eo pipefail\n" + real], check=False, cwd=self.workdir, text=True,
                               capture_output=True, timeout=SHELL_COMMAND_TIMEOUT_S)
         print(done.stdout[-3000:], end="" if done.stdout.endswith("\n") else "\n", flush=True)
         if done.returncode != 0:
@@ -400,7 +399,7 @@ if __name__ != "__main__":
             "```python\nx += 1\nassert x == 2\n```\n\n```bash\ndocker run --gpus all image\n```\n\n"
             "```text\nnot code\n```\n\n```python\nraise ValueError('boom')\n```\n\n```python\nnever = 1\n```\n",
             encoding="utf-8")
-        report, output = run_in_subprocess(lesson, tmp_path)
+        report, _output = run_in_subprocess(lesson, tmp_path)
         statuses = [(b.line, b.status) for b in report.blocks]
         assert statuses == [(3, "ran"), (8, "skipped"), (12, "ran"), (17, "shell-not-run"), (25, "failed")]
         assert report.blocks[1].reason == "needs a CUDA GPU"
