@@ -87,12 +87,13 @@ class ChatBackend:
 
     @property
     def model(self) -> str:
-        """The served model name: given, else the first of GET /v1/models, else "tgi"."""
+        """The served model name: given, else the first of GET /v1/models, else "tgi" (not cached:
+        a server that was still starting is asked again on the next message)."""
         if self._model is None:
             try:
                 listed = [m.id for m in self.client.models.list()]
             except Exception:  # noqa: BLE001 - any failure: fall back, the chat request will tell
-                listed = []
+                return DEFAULT_MODEL_NAME
             self._model = listed[0] if listed else DEFAULT_MODEL_NAME
         return self._model
 
