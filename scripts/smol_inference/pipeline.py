@@ -117,7 +117,7 @@ def generate_batch(generator, prompts: Sequence[Messages], *, batch_size: int = 
         output = forward(generator, inputs, chosen, clock)
         first_ttft = clock.ttft() if first_ttft is None else first_ttft
         for i, result in zip(chunk, decode(generator, inputs, output, chosen, clock.ttft(),
-                                            time.perf_counter() - clock.start)):
+                                           time.perf_counter() - clock.start)):
             results[i] = result
     return BatchResult([r for r in results if r is not None], time.perf_counter() - start, first_ttft or 0.0)
 
@@ -154,7 +154,7 @@ class ChatStream:
         try:
             output = forward(self._generator, self._inputs, self._params, self, self._cancel)
             self.result = decode(self._generator, self._inputs, output, self._params, self._clock.ttft(),
-                                  time.perf_counter() - self._clock.start, cancelled=self._cancel.is_set())[0]
+                                 time.perf_counter() - self._clock.start, cancelled=self._cancel.is_set())[0]
         except BaseException as exc:  # re-raised in the reading thread
             self._error = exc
             self._streamer.end()

@@ -133,7 +133,7 @@ def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, ca
 
 
 def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft: float, total: float,
-            cancelled: bool = False) -> list[GenerationResult]:
+           cancelled: bool = False) -> list[GenerationResult]:
     """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode."""
     tokenizer = generator.tokenizer
     eos = generator.model.generation_config.eos_token_id
