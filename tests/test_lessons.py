@@ -121,6 +121,8 @@ def classify(command: str) -> tuple[str, str]:
         words = shlex.split(command)
     except ValueError as exc:
         return "no", f"cannot parse {command!r}: {exc}"
+    while len(words) > 1 and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        words = words[1:]  # VAR=value prefixes of a command
     exe = words[0]
     if exe in ("smol-inference", ".venv/bin/smol-inference"):
         sub = words[1] if len(words) > 1 else ""
@@ -244,10 +246,8 @@ class ShellRunner:
         return out
 
     def rewrite(self, command: str) -> str:
-        for exe in (".venv/bin/smol-inference", "smol-inference"):
-            if command.startswith(exe + " ") or command == exe:
-                command = self.cli + command[len(exe):]
-                break
+        command = re.sub(r"^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)(?:\.venv/bin/)?smol-inference(?=\s|$)",
+                         lambda m: m[1] + self.cli, command, count=1)
 
         def repl(m: re.Match) -> str:
             port = int(m[1])
@@ -432,9 +432,19 @@ if __name__ != "__main__":
         ("smol-inference chat-ui --endpoint http://127.0.0.1:8080", "no"),
         ("model=HuggingFaceTB/SmolLM2-360M-Instruct", "run"),
         ("python -m sglang.launch_server --model-path m", "no"),
+        ("REPLICAS=3 docker compose up -d", "no"),
+        ("HF_HUB_OFFLINE=1 smol-inference generate hi", "run"),
     ])
     def test_shell_classification(command: str, kind: str) -> None:
         assert classify(command)[0] == kind
+
+    def test_shell_rewrite_uses_this_python_and_the_started_ports(tmp_path: Path) -> None:
+        runner = ShellRunner(tmp_path)
+        runner.ports[8080] = "127.0.0.1:5555"
+        assert runner.rewrite("HF_HUB_OFFLINE=1 .venv/bin/smol-inference generate hi") == \
+            f"HF_HUB_OFFLINE=1 {runner.cli} generate hi"
+        assert runner.rewrite("curl -s http://127.0.0.1:8080/health") == "curl -s http://127.0.0.1:5555/health"
+        assert runner.rewrite("curl -s localhost:8080/x") == "curl -s 127.0.0.1:5555/x"
 
     def test_shell_commands_join_continuations_and_drop_comments() -> None:
         code = "# a comment\ncurl -s 127.0.0.1:8080/generate \\\n     -d '{\"a\": \"#b\"}'   # note\n\nmake serve\n"
