@@ -23,11 +23,9 @@ Figures and the command in benchmarks/README.md ("Serving throughput"). Issue 4,
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import subprocess
@@ -39,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from smol_inference import build_random_model, settings
 from smol_inference.bench import BenchConfig, make_prompts, run_bench
 from smol_inference.server.background import free_port
@@ -66,7 +63,7 @@ class Served:
         self.rss_ready = self.rss_peak = 0
         self._sampling = threading.Event()
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         try:
             self.wait_healthy()
         except BaseException:
@@ -200,10 +197,12 @@ def engine_profile(before: dict[str, float], after: dict[str, float], duration_s
 
 def bench_arm(url: str, api: str, args: argparse.Namespace, words: int, warm_up: bool) -> dict[str, Any]:
     """A few short requests (warm-up) or the measured level; the level summary."""
-    shape = (dict(concurrency=[min(4, args.concurrency)], requests=min(4, args.requests),
-                  max_new_tokens=min(8, args.max_new_tokens), seed=args.seed + 1) if warm_up else
-             dict(concurrency=[args.concurrency], requests=args.requests, max_new_tokens=args.max_new_tokens,
-                  seed=args.seed))
+    if warm_up:
+        shape = {"concurrency": [min(4, args.concurrency)], "requests": min(4, args.requests),
+                 "max_new_tokens": min(8, args.max_new_tokens), "seed": args.seed + 1}
+    else:
+        shape = {"concurrency": [args.concurrency], "requests": args.requests,
+                 "max_new_tokens": args.max_new_tokens, "seed": args.seed}
     result = run_bench(BenchConfig(url=url, api=api, prompt_tokens=words, timeout_s=args.request_timeout, **shape))
     level = result["levels"][0]
     expected = level["completed"] * args.max_new_tokens
@@ -221,6 +220,7 @@ def run_server_arm(name: str, cmd: list[str], port: int, apis: dict[str, str], a
     with Served(name, cmd, port, child_env(args.threads), log_dir, args.startup_timeout) as server:
         for arm, api in apis.items():
             bench_arm(server.url, api, args, words, warm_up=True)
+            load = os.getloadavg()[0]
             before = scrape(server.url)
             sampler = server.sample_rss()
             level = bench_arm(server.url, api, args, words, warm_up=False)
@@ -231,6 +231,7 @@ def run_server_arm(name: str, cmd: list[str], port: int, apis: dict[str, str], a
                 level["engine"] = engine_profile(before, after, level["duration_s"])
             level["rss_mib"] = {"ready": round(server.rss_ready / MIB), "peak": round(server.rss_peak / MIB)}
             level["api"], level["server"] = api, name
+            level["loadavg_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]   # at start, at end
             results[arm] = level
             print(f"[bench_server] {arm}: {level['output_tokens_per_s']:.1f} tok/s", flush=True)
     return results
@@ -256,15 +257,14 @@ def static_arm(model_path: str, prompts: list[str], args: argparse.Namespace) ->
         return (out.shape[1] - enc["input_ids"].shape[1]) * len(batch)
 
     generate(prompts[:2], 2)  # warm-up
-    start = time.perf_counter()
+    load, start = os.getloadavg()[0], time.perf_counter()
     tokens = sum(generate(prompts[i:i + args.concurrency], n) for i in range(0, len(prompts), args.concurrency))
     seconds = time.perf_counter() - start
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
-    del model
-    gc.collect()
     return {"api": "in-process", "batch_size": args.concurrency, "completed": len(prompts), "output_tokens": tokens,
             "duration_s": seconds, "output_tokens_per_s": tokens / seconds, "all_full_length": tokens == n * len(prompts),
-            "mean_input_tokens": round(sum(lengths) / len(lengths), 1)}
+            "mean_input_tokens": round(sum(lengths) / len(lengths), 1),
+            "loadavg_1min": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
 def words_for_tokens(model_path: str, tokens: int, seed: int) -> int:
@@ -290,14 +290,15 @@ def table(arms: dict[str, Any]) -> str:
         p50 = (level.get(key) or {}).get("p50")
         return "-" if p50 is None else f"{p50 * 1000:.0f}"
 
-    rows = [f"{'arm':<14} {'api':<10} {'ok':>4} {'tokens':>7} {'full':>5} {'seconds':>8} {'tok/s':>7} "
-            f"{'ttft p50':>9} {'e2e p50':>8} {'rss MiB':>8} {'in tok':>7}"]
+    header = (f"{'arm':<14} {'api':<10} {'ok':>4} {'tokens':>7} {'full':>5} {'seconds':>8} {'tok/s':>7} "
+              f"{'ttft p50':>9} {'e2e p50':>8} {'rss MiB':>8} {'in tok':>7} {'load':>10}")
+    rows = [header]
     for name, lv in arms.items():
         rss = (lv.get("rss_mib") or {}).get("peak", "-")
         rows.append(f"{name:<14} {lv['api']:<10} {lv['completed']:>4} {lv['output_tokens']:>7} "
                     f"{'yes' if lv['all_full_length'] else 'NO':>5} {lv['duration_s']:>8.1f} "
                     f"{lv['output_tokens_per_s']:>7.1f} {ms(lv, 'ttft_s'):>9} {ms(lv, 'e2e_s'):>8} {rss:>8} "
-                    f"{lv.get('mean_input_tokens') or '-':>7}")
+                    f"{lv.get('mean_input_tokens') or '-':>7} {'->'.join(f'{x:.1f}' for x in lv['loadavg_1min']):>10}")
     return "\n".join(rows)
 
 
