@@ -173,7 +173,7 @@ def scrape(url: str) -> dict[str, float]:
     return values
 
 
-def engine_profile(before: dict[str, float], after: dict[str, float], duration_s: float) -> dict[str, Any]:
+def engine_profile(before: dict[str, float], after: dict[str, float], level: dict[str, Any]) -> dict[str, Any]:
     """The course server's own step timings over the measured window (its TGI batch histograms)."""
     def delta(name: str) -> float:
         return after.get(name, 0.0) - before.get(name, 0.0)
@@ -191,7 +191,11 @@ def engine_profile(before: dict[str, float], after: dict[str, float], duration_s
                        "ms_per_step": round(1000 * step_s / steps, 2) if steps else None}
     admitted = delta("tgi_batch_next_size_sum")
     out["mean_admitted_per_prefill"] = round(admitted / out["prefill"]["steps"], 2) if out["prefill"]["steps"] else None
-    out["outside_steps_s"] = round(duration_s - busy, 3)   # scheduling, cache select/merge, idle waits
+    out["outside_steps_s"] = round(level["duration_s"] - busy, 3)  # scheduling, cache select/merge, idle
+    # Every request gets its first token from its prefill, every other one from a decode step.
+    decode_tokens = level["output_tokens"] - level["completed"]
+    steps = out["decode"]["steps"]
+    out["mean_decode_batch"] = round(decode_tokens / steps, 2) if steps else None
     return out
 
 
@@ -228,7 +232,7 @@ def run_server_arm(name: str, cmd: list[str], port: int, apis: dict[str, str], a
             sampler.join()
             after = scrape(server.url)
             if after:
-                level["engine"] = engine_profile(before, after, level["duration_s"])
+                level["engine"] = engine_profile(before, after, level)
             level["rss_mib"] = {"ready": round(server.rss_ready / MIB), "peak": round(server.rss_peak / MIB)}
             level["api"], level["server"] = api, name
             level["loadavg_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]   # at start, at end
@@ -381,6 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(table(arms))
+    for name, lv in arms.items():
+        e = lv.get("engine")
+        if e:
+            d, p = e["decode"], e["prefill"]
+            print(f"{name} engine: {p['steps']} prefills ({e['mean_admitted_per_prefill']} requests each, {p['seconds']} s), "
+                  f"{d['steps']} decode steps (mean batch {e['mean_decode_batch']}, {d['ms_per_step']} ms/step, "
+                  f"forward {d['forward_s']} s, sampling+detok {d['sample_detok_s']} s), "
+                  f"outside steps {e['outside_steps_s']} s")
     for key, r in ratios.items():
         if r:
             print(f"{key:<22} {r['value']:>5.2f}x  ({r['of']}; target >= {r['target']}x: "
