@@ -6,11 +6,12 @@ Other test helpers live in their own modules; keep this file small and about the
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
+from server_helpers import SlowNoEosModel  # noqa: F401 - re-exported for the server tests
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO.parent / "shared" / "reference" / "tgi-openapi.json"
@@ -29,25 +30,6 @@ def tiny_model() -> tuple[Any, Any, int | None]:
     from smol_inference.server.loading import load
 
     return load(ServerConfig(model_id=settings.TINY_MODEL))
-
-
-class SlowNoEosModel:
-    """The real model, but each forward sleeps and eos can never win: requests run to max_new_tokens.
-
-    Lets overload and disconnect tests hold a request open for a known time without a big model.
-    """
-
-    def __init__(self, model: Any, eos_ids: list[int], step_s: float) -> None:
-        self._model, self._eos, self._step_s = model, eos_ids, step_s
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-    def __call__(self, **kwargs: Any) -> Any:
-        time.sleep(self._step_s)
-        out = self._model(**kwargs)
-        out.logits[..., self._eos] = float("-inf")
-        return out
 
 
 def start_test_server(preloaded: Any, **flags: Any) -> Any:

@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, settings
 from . import loading, openai_routes, tgi_routes
-from .config import DEFAULT_VALIDATION_WORKERS, ServerConfig
+from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
 from .engine import Engine
-from .errors import ApiError
+from .errors import INTERNAL, ApiError
 from .metrics import CONTENT_TYPE, ServerMetrics
 from .middleware import GuardMiddleware
 from .service import Service
@@ -33,8 +33,6 @@ from .service import Service
 log = logging.getLogger("smol_inference.server")
 ROUTER_NAME = "text-generation-router"
 PIPELINE_TAG = "text-generation"
-#: Seconds the engine thread gets to finish its step at shutdown.
-ENGINE_STOP_S = 10.0
 GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/invocations"}
 
 
@@ -133,6 +131,12 @@ def _add_handlers(app: FastAPI) -> None:
             app.state.metrics.failure("validation")
         return JSONResponse({"error": message, "error_type": "validation"}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        """A bug: logged here with its traceback, answered in TGI's shape without one."""
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse({"error": INTERNAL, "error_type": "internal"}, status_code=500)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "not_found" if exc.status_code == 404 else "http"
@@ -142,11 +146,11 @@ def _add_handlers(app: FastAPI) -> None:
 def _add_info_routes(app: FastAPI) -> None:
     def healthy() -> bool:
         service = app.state.service
-        return service is not None and service.ready and service.engine.alive
+        return service is not None and service.ready and not service.draining and service.engine.alive
 
     @app.get("/health", tags=["Text Generation Inference"])
     async def health() -> Response:
-        """200 once the model is loaded and answers; 503 before (or after a fatal error)."""
+        """200 once the model is loaded and answers; 503 before, after a fatal error and while draining."""
         if healthy():
             return Response(status_code=200)
         return JSONResponse({"error": "unhealthy", "error_type": "healthcheck"}, status_code=503)

@@ -24,8 +24,9 @@ from typing import Any, Callable
 
 from .. import settings
 from .app import create_app
-from .config import ServerConfig
+from .config import SHUTDOWN_CLOSE_S, ServerConfig
 from .launcher import banner
+from .shutdown import DrainingServer
 
 #: How often start_server polls /health while the model loads (seconds).
 HEALTH_POLL_S = 0.1
@@ -40,7 +41,7 @@ def free_port(host: str = settings.DEFAULT_HOST) -> int:
 
 @dataclass
 class ServerHandle:
-    """A running in-process server: `url`, `config`, `stop()`; also a context manager."""
+    """A running in-process server: `url`, `config`, `stop()`, `drain()`; also a context manager."""
 
     url: str
     config: ServerConfig
@@ -54,6 +55,12 @@ class ServerHandle:
     def stop(self, timeout_s: float = settings.SERVER_START_TIMEOUT_S) -> None:
         """Ask uvicorn to exit, wait for the thread (engine stopped by the app's lifespan)."""
         self._server.should_exit = True
+        self._thread.join(timeout_s)
+
+    def drain(self, timeout_s: float = settings.SERVER_START_TIMEOUT_S) -> None:
+        """What SIGTERM does to `smol-inference serve`: 503 for new requests, admitted ones finish
+        (at most `config.shutdown_grace_seconds`), then stop (shutdown.py)."""
+        self._server.drain()
         self._thread.join(timeout_s)
 
     def __enter__(self) -> "ServerHandle":
@@ -101,8 +108,9 @@ def start_server(config: ServerConfig | None = None, *, timeout_s: float = setti
     if config.port == 0:
         config = ServerConfig(**{**config.__dict__, "port": free_port(config.hostname)})
     app = create_app(config, preloaded=preloaded)
-    server = uvicorn.Server(uvicorn.Config(app, host=config.hostname, port=config.port, log_level="warning",
-                                           lifespan="on"))
+    server = DrainingServer(uvicorn.Config(app, host=config.hostname, port=config.port, log_level="warning",
+                                           lifespan="on", timeout_graceful_shutdown=SHUTDOWN_CLOSE_S),
+                            config.shutdown_grace_seconds)
     thread = threading.Thread(target=server.run, name=f"smol-server-{config.port}", daemon=True)
     thread.start()
     url = f"http://{config.hostname}:{config.port}"

@@ -39,6 +39,15 @@ DISCONNECT_POLL_S = 0.05
 IDLE_WAIT_S = 0.05
 #: SSE keep-alive comment interval, as TGI (seconds).
 KEEP_ALIVE_S = 15.0
+#: After SIGTERM, how long requests already admitted may run before they are failed (seconds). Below
+#: Docker's default 10 s stop timeout, so `docker stop` sees a clean exit rather than a SIGKILL.
+DEFAULT_SHUTDOWN_GRACE_S = 8.0
+#: How often the drain watcher looks at the requests still in flight (seconds).
+DRAIN_POLL_S = 0.05
+#: Seconds the engine thread gets to finish its step when it is stopped.
+ENGINE_STOP_S = 10.0
+#: After the grace period, how long uvicorn waits for the last responses to be written (seconds).
+SHUTDOWN_CLOSE_S = 5.0
 DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -69,6 +78,8 @@ class ServerConfig:
     device: str | None = None
     #: torch intra-op threads for the model (None: torch's default). 1 is fastest for tiny models on busy CPUs.
     torch_threads: int | None = None
+    #: After SIGTERM: seconds that admitted requests may still run while new ones get 503.
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_S
 
     def __post_init__(self) -> None:
         if not self.model_id:
@@ -86,6 +97,8 @@ class ServerConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.waiting_served_ratio:
             raise ValueError(f"waiting_served_ratio must be >= 0, got {self.waiting_served_ratio}")
+        if not 0.0 <= self.shutdown_grace_seconds < float("inf"):
+            raise ValueError(f"shutdown_grace_seconds must be finite and >= 0, got {self.shutdown_grace_seconds}")
         if self.dtype is not None and self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if self.api_key is not None and not self.api_key:

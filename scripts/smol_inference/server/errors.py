@@ -2,7 +2,8 @@
 
 From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
 summarised in ../shared/reference/TGI-FACTS.md, "Errors". 401 and 413 are the course server's
-answers for a missing API key and an oversize body. text_generation_inference.md, "Errors".
+answers for a missing API key and an oversize body; 503 `shutting_down` is its answer while it
+drains after SIGTERM (TGI's router stops accepting connections instead). text_generation_inference.md, "Errors".
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ STATUS = {
     "incomplete_generation": 500,
     "healthcheck": 503,
     "unhealthy": 503,
+    "shutting_down": 503,
     "authorization": 401,
     "payload_too_large": 413,
     "not_found": 404,
+    "internal": 500,
 }
 
 
@@ -50,3 +53,5 @@ def validation(message: str) -> ApiError:
 
 OVERLOADED = "Model is overloaded"
 GENERATION_FAILED = "Request failed during generation"
+SHUTTING_DOWN = "Server is shutting down"
+INTERNAL = "Internal server error"

@@ -2,7 +2,7 @@
 
 Flags and meanings follow TGI's launcher (launcher/src/main.rs; TGI-FACTS.md, "Launcher flags"),
 except that `--hostname` defaults to loopback (127.0.0.1) and `--port` to the course's port, and
-the model defaults to the bundled one. Limits left unset are derived as TGI derives them
+the model defaults to the bundled one. SIGTERM drains before exiting (shutdown.py). Limits left unset are derived as TGI derives them
 (config.py). text_generation_inference.md, "Running the course server".
 """
 
@@ -16,7 +16,8 @@ from .. import settings
 from ..models import check_model_exists, expand_alias
 from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
-                     DEFAULT_PAYLOAD_LIMIT, DEFAULT_WAITING_SERVED_RATIO, DTYPES, ServerConfig)
+                     DEFAULT_PAYLOAD_LIMIT, DEFAULT_SHUTDOWN_GRACE_S, DEFAULT_WAITING_SERVED_RATIO, DTYPES,
+                     SHUTDOWN_CLOSE_S, ServerConfig)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -47,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--trust-remote-code", action="store_true", help="allow model code from the Hub (off by default)")
     add("--cors-allow-origin", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
     add("--torch-threads", type=int, default=None, help="torch CPU threads for the model (default: torch's)")
+    add("--shutdown-grace-seconds", type=float, default=DEFAULT_SHUTDOWN_GRACE_S,
+        help="after SIGTERM, how long admitted requests may finish while new ones get 503")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -72,20 +75,23 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .shutdown import DrainingServer
 
     config = config_from_args(args)
     check_model_exists(config.model_id)              # a mistyped path fails here, before anything starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(banner(config), file=sys.stderr, flush=True)
     failed: list[str] = []
-    server: list[uvicorn.Server] = []
+    server: list[DrainingServer] = []
 
     def on_fatal(message: str) -> None:             # the model could not load: stop serving, exit 1
         failed.append(message)
         server[0].should_exit = True
 
-    server.append(uvicorn.Server(uvicorn.Config(create_app(config, on_fatal=on_fatal), host=config.hostname,
-                                                port=config.port, log_level="info")))
+    app = create_app(config, on_fatal=on_fatal)
+    server.append(DrainingServer(uvicorn.Config(app, host=config.hostname, port=config.port, log_level="info",
+                                                timeout_graceful_shutdown=SHUTDOWN_CLOSE_S),
+                                 config.shutdown_grace_seconds))
     server[0].run()
     if failed:
         print(f"smol-inference serve: error: {failed[0]}", file=sys.stderr)

@@ -85,6 +85,7 @@ class Service:
         self.engine, self.config, self.metrics = engine, config, metrics
         self.limiter = Limiter(config.max_concurrent_requests)
         self.ready = False
+        self.draining = False                 # set by shutdown.py on SIGTERM: admit nothing new
 
     def admit(self) -> Permit:
         """Count the request and take a permit; 429 when none is left (TGI's overloaded)."""
@@ -92,11 +93,19 @@ class Service:
         if not self.ready:
             self.metrics.failure("unhealthy")
             raise ApiError("unhealthy", "Model is not loaded yet")
+        if self.draining:
+            self.metrics.failure("shutting_down")
+            raise ApiError("shutting_down", errors.SHUTTING_DOWN)
         permit = self.limiter.try_acquire()
         if permit is None:
             self.metrics.failure("overloaded")
             raise ApiError("overloaded", errors.OVERLOADED)
         return permit
+
+    @property
+    def in_flight(self) -> int:
+        """Admitted requests not answered yet (permits taken)."""
+        return self.limiter.in_use
 
     def fail(self, exc: ApiError) -> None:
         self.metrics.failure(exc.error_type)
