@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, settings
-from . import loading, openai_routes, tgi_routes
+from . import loading, openai_routes, openapi, tgi_routes
 from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
 from .engine import Engine
 from .errors import INTERNAL, ApiError
@@ -33,6 +33,7 @@ from .service import Service
 log = logging.getLogger("smol_inference.server")
 ROUTER_NAME = "text-generation-router"
 PIPELINE_TAG = "text-generation"
+HTTP_BAD_REQUEST = 400
 GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/invocations"}
 
 
@@ -109,6 +110,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
     app.include_router(openai_routes.router)
     _add_handlers(app)
     _add_info_routes(app)
+    app.openapi = lambda: openapi.build(app)                 # type: ignore[method-assign]
     if config.cors_allow_origin:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_allow_origin, allow_methods=["*"],
                            allow_headers=["*"])
@@ -116,6 +118,12 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
 
 
 def _add_handlers(app: FastAPI) -> None:
+    def count_invalid(request: Request) -> None:
+        """A body rejected before any route ran still counts, on generation routes, as TGI counts it."""
+        if request.url.path in GENERATION_PATHS:
+            app.state.metrics.request_count.inc()
+            app.state.metrics.failure("validation")
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
@@ -126,9 +134,7 @@ def _add_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         message = f"Failed to deserialize the JSON body into the target type: {where or 'body'}: " \
                   f"{first.get('msg', 'invalid body')}"
-        if request.url.path in GENERATION_PATHS:
-            app.state.metrics.request_count.inc()
-            app.state.metrics.failure("validation")
+        count_invalid(request)
         return JSONResponse({"error": message, "error_type": "validation"}, status_code=422)
 
     @app.exception_handler(Exception)
@@ -139,6 +145,10 @@ def _add_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == HTTP_BAD_REQUEST:            # FastAPI: a body that is not UTF-8 text
+            count_invalid(request)
+            return JSONResponse({"error": "Failed to parse the request body as UTF-8 JSON",
+                                 "error_type": "validation"}, status_code=422)
         kind = "not_found" if exc.status_code == 404 else "http"
         return JSONResponse({"error": str(exc.detail), "error_type": kind}, status_code=exc.status_code)
 

@@ -23,7 +23,7 @@ from .errors import ApiError
 from .schemas import ChatRequest, CompletionRequest, GenerateParameters, GenerateRequest
 from .service import Service, Timing
 from .tgi_routes import SSE_HEADERS, generate_common, service_of, sse, token_stream
-from .validation import ValidRequest, validate
+from .validation import ValidRequest, check_parameters, validate
 
 router = APIRouter()
 DONE = "[DONE]"
@@ -222,6 +222,7 @@ async def invocations(request: Request) -> Any:
 async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
     """The chat template applied and tokenized (TGI `ChatTokenizeResponse`); no generation."""
     service = service_of(request)
+    check_parameters(parameters(body, body.top_logprobs if body.logprobs else None), service.config)
     text = chat_prompt(service, body)
     encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     tokens = [{"id": int(i), "text": text[start:stop], "start": int(start), "stop": int(stop)}

@@ -3,7 +3,9 @@
 Field names, types and defaults follow ../shared/reference/tgi-openapi.json (`GenerateParameters`,
 `CompatGenerateRequest`, `ChatRequest`, `CompletionRequest`) and TGI's router (router/src/lib.rs).
 Range rules that TGI checks after parsing (temperature > 0, ...) live in validation.py so that
-they give TGI's messages. Unknown fields are ignored, as TGI's serde structs do.
+they give TGI's messages; the same ranges are written into the published OpenAPI schema
+(`doc_range`) so that it describes what the server accepts. Unknown fields are ignored, as TGI's
+serde structs do, and types are strict like serde's (`"stream": 0` or `"max_new_tokens": "5"` is a 422).
 text_generation_inference.md, "The API".
 """
 
@@ -18,27 +20,32 @@ MAX_SEED = 2**64 - 1
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+def doc_range(**bounds: float) -> Any:
+    """A field documented with JSON-schema bounds that validation.py (not pydantic) enforces."""
+    return Field(default=None, json_schema_extra=bounds)
 
 
 class GenerateParameters(_Body):
-    best_of: int | None = None
+    best_of: int | None = doc_range(minimum=1)
     decoder_input_details: bool = False
     details: bool = False
     do_sample: bool = False
-    frequency_penalty: float | None = None
+    frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
     grammar: dict[str, Any] | None = None
-    max_new_tokens: int | None = None
-    repetition_penalty: float | None = None
+    max_new_tokens: int | None = doc_range(minimum=1)
+    repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
     return_full_text: bool | None = None
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     stop: list[str] = Field(default_factory=list)
-    temperature: float | None = None
-    top_k: int | None = None
-    top_n_tokens: int | None = None
-    top_p: float | None = None
-    truncate: int | None = None
-    typical_p: float | None = None
+    temperature: float | None = doc_range(exclusiveMinimum=0.0)
+    top_k: int | None = doc_range(minimum=1)
+    top_n_tokens: int | None = doc_range(minimum=0)
+    top_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
+    truncate: int | None = doc_range(minimum=1)
+    typical_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
     watermark: bool = False
     adapter_id: str | None = None
 
@@ -46,7 +53,7 @@ class GenerateParameters(_Body):
 class GenerateRequest(_Body):
     """`POST /generate`, `/generate_stream`, `/tokenize`; `POST /` also reads `stream`."""
 
-    inputs: str
+    inputs: str = Field(json_schema_extra={"minLength": 1})
     parameters: GenerateParameters | None = None
     stream: bool = False
 
@@ -73,14 +80,14 @@ class StreamOptions(_Body):
 
 class _OpenAIBody(_Body):
     model: str | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
+    max_tokens: int | None = doc_range(minimum=1)
+    temperature: float | None = doc_range(minimum=0.0)           # 0 means greedy
+    top_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     stop: str | list[str] | None = None
     stream: bool = False
-    frequency_penalty: float | None = None
-    repetition_penalty: float | None = None
+    frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
+    repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
@@ -91,7 +98,7 @@ class _OpenAIBody(_Body):
 class ChatRequest(_OpenAIBody):
     messages: list[Message] = Field(min_length=1)
     logprobs: bool | None = None
-    top_logprobs: int | None = None
+    top_logprobs: int | None = doc_range(minimum=0)
     n: int | None = None
     presence_penalty: float | None = None
     stream_options: StreamOptions | None = None

@@ -25,7 +25,7 @@ from .engine import Sequence, TokenInfo
 from .errors import ApiError
 from .schemas import GenerateRequest
 from .service import Permit, Service, Timing
-from .validation import ValidRequest, validate
+from .validation import ValidRequest, check_parameters, validate
 
 router = APIRouter()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -163,7 +163,12 @@ async def compat_generate(request: Request, body: GenerateRequest) -> Any:
 @router.post("/tokenize", tags=["Text Generation Inference"])
 async def tokenize(request: Request, body: GenerateRequest) -> Any:
     """Token ids with their text and character offsets (TGI `TokenizeResponse`)."""
-    tokenizer = service_of(request).engine.tokenizer
+    service = service_of(request)
+    tokenizer = service.engine.tokenizer
+    if not body.inputs:
+        raise ApiError("validation", "`inputs` cannot be empty")
+    if body.parameters is not None:
+        check_parameters(body.parameters, service.config)
     encoding = tokenizer(body.inputs, return_offsets_mapping=True)
     return [{"id": int(i), "text": body.inputs[start:stop], "start": int(start), "stop": int(stop)}
             for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=False)]

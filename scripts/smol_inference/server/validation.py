@@ -52,6 +52,41 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
     """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request."""
     omitted = params is None
     p = params or GenerateParameters()
+    best_of = check_parameters(p, config, stream)
+    if not inputs:
+        raise validation("`inputs` cannot be empty")
+    if p.truncate is not None and not 0 < p.truncate <= config.max_input_tokens:
+        raise validation(f"`truncate` must be strictly positive and less than {config.max_input_tokens}. "
+                         f"Given: {p.truncate}")
+    do_sample = omitted or p.do_sample or any(
+        v is not None for v in (p.temperature, p.top_k, p.top_p, p.typical_p))
+    if best_of > 1 and not do_sample:
+        raise validation("you must use sampling when `best_of` is > 1")
+    ids = list(tokenizer(inputs, add_special_tokens=add_special_tokens)["input_ids"])
+    if p.truncate is not None:
+        ids = ids[-p.truncate:]
+    if not ids:
+        raise validation("`inputs` cannot be empty")
+    if len(ids) > config.max_input_tokens:
+        raise validation(f"`inputs` must have less than {config.max_input_tokens} tokens. Given: {len(ids)}")
+    max_new = p.max_new_tokens if p.max_new_tokens is not None else config.max_total_tokens - len(ids)
+    if len(ids) + max_new > config.max_total_tokens:
+        raise validation(f"`inputs` tokens + `max_new_tokens` must be <= {config.max_total_tokens}. "
+                         f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`")
+    seed = p.seed if p.seed is not None else random.randint(0, MAX_SEED)
+    sampling = SamplingParams(
+        do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
+        typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
+        frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
+    return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop)), best_of=best_of,
+                        details=p.details, decoder_input_details=p.decoder_input_details,
+                        top_n_tokens=p.top_n_tokens or 0,
+                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
+
+
+def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool = False) -> int:
+    """The rules on the parameters alone (TGI's order); returns best_of. /tokenize and /chat_tokenize
+    use them too, so every route holds its body to the ranges the OpenAPI schema publishes."""
     for name in ("temperature", "repetition_penalty", "frequency_penalty", "top_p", "typical_p"):
         _finite(getattr(p, name), name)
     best_of = p.best_of if p.best_of is not None else 1
@@ -87,31 +122,4 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         raise validation("grammar is not supported")
     if p.adapter_id is not None:
         raise validation("`adapter_id` is not supported: this server serves one model")
-    if not inputs:
-        raise validation("`inputs` cannot be empty")
-    if p.truncate is not None and not 0 < p.truncate <= config.max_input_tokens:
-        raise validation(f"`truncate` must be strictly positive and less than {config.max_input_tokens}. "
-                         f"Given: {p.truncate}")
-    do_sample = omitted or p.do_sample or any(
-        v is not None for v in (p.temperature, p.top_k, p.top_p, p.typical_p))
-    if best_of > 1 and not do_sample:
-        raise validation("you must use sampling when `best_of` is > 1")
-    ids = list(tokenizer(inputs, add_special_tokens=add_special_tokens)["input_ids"])
-    if p.truncate is not None:
-        ids = ids[-p.truncate:]
-    if not ids:
-        raise validation("`inputs` cannot be empty")
-    if len(ids) > config.max_input_tokens:
-        raise validation(f"`inputs` must have less than {config.max_input_tokens} tokens. Given: {len(ids)}")
-    max_new = p.max_new_tokens if p.max_new_tokens is not None else config.max_total_tokens - len(ids)
-    if len(ids) + max_new > config.max_total_tokens:
-        raise validation(f"`inputs` tokens + `max_new_tokens` must be <= {config.max_total_tokens}. "
-                         f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`")
-    seed = p.seed if p.seed is not None else random.randint(0, MAX_SEED)
-    sampling = SamplingParams(
-        do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
-        typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
-        frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
-    return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop)), best_of=best_of,
-                        details=p.details, decoder_input_details=p.decoder_input_details, top_n_tokens=top_n,
-                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
+    return best_of

@@ -10,6 +10,8 @@ log-softmax of the processed scores, like TGI's. text_generation_inference.md, "
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .sequence import SamplingParams, Sequence
@@ -71,6 +73,7 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
         scores = apply_penalties(scores, history, params)
     if params.do_sample:
         scores = apply_warpers(scores, params)
+    scores = finite(scores, logits)
     log_probs = scores.log_softmax(-1)                                           # [V]
     if params.do_sample:
         if seq.generator is None:
@@ -81,8 +84,24 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
     top: list[tuple[int, float]] = []
     if seq.top_n_tokens:
         values, ids = torch.topk(log_probs, seq.top_n_tokens)
-        top = [(int(i), float(v)) for i, v in zip(ids, values, strict=False)]
-    return token, float(log_probs[token]), top
+        top = [(int(i), json_logprob(float(v))) for i, v in zip(ids, values, strict=False)]
+    return token, json_logprob(float(log_probs[token])), top
+
+
+def finite(scores: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Extreme but valid parameters (temperature 1e-300, repetition_penalty 1e300) overflow the scores
+    [V]: +inf becomes the largest float, NaN is filtered out, and if nothing is left the raw logits'
+    best token stays, so a step never fails on arithmetic (TGI's float32 sampler saturates likewise)."""
+    scores = torch.nan_to_num(scores, nan=NEG_INF, posinf=torch.finfo(scores.dtype).max, neginf=NEG_INF)
+    if bool(torch.isneginf(scores).all()):
+        scores = torch.full_like(scores, NEG_INF)
+        scores[int(logits.argmax())] = 0.0
+    return scores
+
+
+def json_logprob(value: float) -> float | None:
+    """A logprob as JSON can carry it: TGI's serde_json writes a non-finite float (-inf) as null."""
+    return value if math.isfinite(value) else None
 
 
 def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:

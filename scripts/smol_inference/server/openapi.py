@@ -1,0 +1,265 @@
+"""The OpenAPI document the server publishes at /api-doc/openapi.json: its routes, bodies and every answer.
+
+TGI publishes its spec at the same path (../shared/reference/tgi-openapi.json); the response shapes
+below follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
+`CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from schemas.py but not
+what the routes return (they build JSONResponse/StreamingResponse themselves) and it documents a
+422 shape the server never sends; `build` fixes both so that a schema-driven fuzzer (schemathesis,
+tests/test_server_fuzz.py) can hold every answer to the document. text_generation_inference.md, "The API".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .errors import STATUS
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    error_type: str
+
+
+class Token(BaseModel):
+    id: int
+    text: str
+    logprob: float | None
+    special: bool
+
+
+class PrefillToken(BaseModel):
+    id: int
+    text: str
+    logprob: float | None
+
+
+class BestOfSequence(BaseModel):
+    generated_text: str
+    finish_reason: str
+    generated_tokens: int
+    seed: int | None
+    prefill: list[PrefillToken]
+    tokens: list[Token]
+    top_tokens: list[list[Token]] | None = None
+
+
+class Details(BaseModel):
+    finish_reason: str
+    generated_tokens: int
+    seed: int | None
+    prefill: list[PrefillToken]
+    tokens: list[Token]
+    top_tokens: list[list[Token]] | None = None
+    best_of_sequences: list[BestOfSequence] | None = None
+
+
+class GenerateResponse(BaseModel):
+    generated_text: str
+    details: Details | None = None
+
+
+class SimpleToken(BaseModel):
+    id: int
+    text: str
+    start: int
+    stop: int
+
+
+class ChatTokenizeResponse(BaseModel):
+    tokenize_response: list[SimpleToken]
+    templated_text: str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class _OpenAIHeader(BaseModel):
+    id: str
+    created: int
+    model: str
+    system_fingerprint: str
+    object: str
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatMessage
+    logprobs: dict[str, Any] | None
+    finish_reason: str
+
+
+class ChatCompletion(_OpenAIHeader):
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    text: str
+    logprobs: dict[str, Any] | None
+    finish_reason: str
+
+
+class CompletionFinal(_OpenAIHeader):
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
+class StreamDetails(BaseModel):
+    finish_reason: str
+    generated_tokens: int
+    seed: int | None
+    input_length: int
+
+
+class StreamResponse(BaseModel):
+    index: int
+    token: Token
+    top_tokens: list[Token] | None = None
+    generated_text: str | None
+    details: StreamDetails | None
+
+
+class ChatDelta(BaseModel):
+    role: str
+    content: str
+
+
+class ChatChunkChoice(BaseModel):
+    index: int
+    delta: ChatDelta
+    logprobs: dict[str, Any] | None
+    finish_reason: str | None
+
+
+class ChatCompletionChunk(_OpenAIHeader):
+    choices: list[ChatChunkChoice]
+    usage: Usage | None
+
+
+class CompletionChunk(_OpenAIHeader):
+    choices: list[CompletionChoice]
+
+
+class Info(BaseModel):
+    model_id: str
+    model_sha: str | None
+    model_pipeline_tag: str | None
+    max_concurrent_requests: int
+    max_best_of: int
+    max_stop_sequences: int
+    max_input_tokens: int
+    max_total_tokens: int
+    validation_workers: int
+    max_client_batch_size: int
+    router: str
+    version: str
+    sha: str | None
+    docker_label: str | None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    object: str
+    created: int
+    owned_by: str
+
+
+class ModelList(ModelInfo):
+    data: list[ModelInfo]
+
+
+MODELS: list[type[BaseModel]] = [ErrorResponse, GenerateResponse, ChatTokenizeResponse, SimpleToken,
+                                 ChatCompletion, CompletionFinal, Info, ModelList, StreamResponse,
+                                 ChatCompletionChunk, CompletionChunk]
+DONE = "[DONE]"
+TEXT = {"text/plain": {"schema": {"type": "string"}}}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _sse(*events: str, done: bool = False) -> dict[str, Any]:
+    """An event stream whose `data:` payloads are JSON of one of `events` (or ErrorResponse once the
+    stream started), then `[DONE]` on the OpenAI routes. `schema` describes one event (OpenAPI 3.1)."""
+    payload = {"type": "string", "contentMediaType": "application/json",
+               "contentSchema": {"anyOf": [_ref(name) for name in (*events, "ErrorResponse")]}}
+    data = {"anyOf": [{"const": DONE}, payload]} if done else payload
+    return {"text/event-stream": {"schema": {"type": "object", "required": ["data"], "properties": {"data": data}}}}
+
+
+def _errors(*types: str) -> dict[str, dict[str, Any]]:
+    """One documented response per status among TGI error types (all share ErrorResponse)."""
+    statuses = sorted({STATUS[t] for t in types})
+    return {str(code): {"description": ", ".join(t for t in types if STATUS[t] == code),
+                        "content": _json(_ref("ErrorResponse"))} for code in statuses}
+
+
+GENERATION_ERRORS = ("validation", "generation", "overloaded", "unhealthy", "shutting_down", "authorization",
+                     "payload_too_large")
+BODY_ERRORS = ("validation", "unhealthy", "payload_too_large")
+ONE_OF_BODIES = {"anyOf": [_ref("GenerateRequest"), _ref("ChatRequest"), _ref("CompletionRequest")]}
+#: (method, path) -> 200 content; every other documented status comes from the error lists.
+OK_CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("post", "/generate"): _json(_ref("GenerateResponse")),
+    ("post", "/generate_stream"): _sse("StreamResponse"),
+    ("post", "/"): {**_json({"type": "array", "items": _ref("GenerateResponse")}), **_sse("StreamResponse")},
+    ("post", "/tokenize"): _json({"type": "array", "items": _ref("SimpleToken")}),
+    ("post", "/v1/chat/completions"): {**_json(_ref("ChatCompletion")), **_sse("ChatCompletionChunk", done=True)},
+    ("post", "/v1/completions"): {**_json(_ref("CompletionFinal")), **_sse("CompletionChunk", done=True)},
+    ("post", "/invocations"): {**_json({"anyOf": [_ref("GenerateResponse"), _ref("ChatCompletion"),
+                                                  _ref("CompletionFinal")]}),
+                               **_sse("StreamResponse", "ChatCompletionChunk", "CompletionChunk", done=True)},
+    ("post", "/chat_tokenize"): _json(_ref("ChatTokenizeResponse")),
+    ("get", "/v1/models"): _json(_ref("ModelList")),
+    ("get", "/health"): None,
+    ("get", "/ping"): None,
+    ("get", "/info"): _json(_ref("Info")),
+    ("get", "/metrics"): TEXT,
+}
+ERRORS = {"/generate": GENERATION_ERRORS, "/generate_stream": GENERATION_ERRORS, "/": GENERATION_ERRORS,
+          "/v1/chat/completions": GENERATION_ERRORS + ("template_error", "tool_error"),
+          "/v1/completions": GENERATION_ERRORS, "/invocations": GENERATION_ERRORS + ("template_error", "tool_error"),
+          "/tokenize": BODY_ERRORS + ("authorization",), "/chat_tokenize": BODY_ERRORS + ("template_error", "tool_error"),
+          "/health": ("healthcheck",), "/ping": ("healthcheck",)}
+
+
+def build(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with the true responses of every route (cached on the app)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, routes=app.routes, description=__doc__.split("\n")[0])
+    _, defs = models_json_schema([(m, "serialization") for m in MODELS],
+                                 ref_template="#/components/schemas/{model}")
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(defs.get("$defs", {}))
+    for name in ("HTTPValidationError", "ValidationError"):      # FastAPI's 422 shape: never sent here
+        schemas.pop(name, None)
+    for (method, path), content in OK_CONTENT.items():
+        operation = doc["paths"][path][method]
+        ok: dict[str, Any] = {"description": "Successful response"}
+        if content is not None:
+            ok["content"] = content
+        operation["responses"] = {"200": ok, **_errors(*ERRORS.get(path, ()))}
+        if path == "/invocations":
+            operation["requestBody"] = {"required": True, "content": _json(ONE_OF_BODIES)}
+    app.openapi_schema = doc
+    return doc
