@@ -250,3 +250,19 @@ def test_async_client_runs_requests_concurrently(client: TGIClient) -> None:
             return [o.details.generated_tokens for o in outs]
 
     assert all(1 <= n <= 4 for n in asyncio.run(scenario()))
+
+
+def test_offline_mode_blocks_the_hub_but_not_your_own_server(monkeypatch):
+    """HF_HUB_OFFLINE=1 (how `make test` runs) must not stop TGIClient from reaching a local server."""
+    import huggingface_hub
+    from huggingface_hub.errors import OfflineModeIsEnabled
+    from huggingface_hub.utils import get_session
+
+    from smol_inference.client.offline import allow_own_endpoints, is_hub_host
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    allow_own_endpoints()
+    assert is_hub_host("huggingface.co") and is_hub_host("router.huggingface.co") and not is_hub_host("127.0.0.1")
+    with pytest.raises(OfflineModeIsEnabled):
+        get_session().get("https://huggingface.co/api/models/gpt2")
+    assert get_session().get(f"{endpoint()}/health").status_code == 200

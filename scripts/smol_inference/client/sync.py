@@ -25,6 +25,7 @@ from huggingface_hub.inference._generated.types import (
 from .. import settings
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
 from .errors import UnavailableError, from_response, translate
+from .offline import allow_own_endpoints
 from .prom import Metrics
 from .retry import RetryPolicy, call_with_retries
 
@@ -39,6 +40,7 @@ class TGIClient:
         self.retry = retry if retry is not None else RetryPolicy()
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=auth_headers(api_key))
         # A non-empty key keeps InferenceClient from sending a locally stored Hub token to this server.
+        allow_own_endpoints()  # HF_HUB_OFFLINE blocks the Hub, not the server you point at
         self.hub = InferenceClient(base_url=self.base_url, api_key=api_key or "-", timeout=timeout)
         self._model: str | None = None
 
