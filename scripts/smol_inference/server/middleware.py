@@ -2,16 +2,21 @@
 
 TGI: `--payload-limit` caps request bodies (axum DefaultBodyLimit) and `--api-key` makes the
 generation routes require `Authorization: Bearer <key>` while health, info and metrics stay open.
-The key is compared in constant time (hmac.compare_digest). Pure ASGI, so streaming and
-disconnect detection pass through untouched. text_generation_inference.md, "Security".
+The key is compared in constant time (hmac.compare_digest). An exception no route handled is
+logged here with its traceback and answered 500 `internal` without one (the connection survives).
+Pure ASGI, so streaming and disconnect detection pass through untouched. text_generation_inference.md, "Security".
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Any, Awaitable, Callable
 
+from .errors import INTERNAL
+
+log = logging.getLogger("smol_inference.server")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -59,7 +64,23 @@ class GuardMiddleware:
             receive = await self._buffered(receive, send)      # chunked body: count it before the app sees it
             if receive is None:
                 return
-        await self.app(scope, receive, send)
+        await self._guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; an escaping exception is logged and, if nothing was sent yet, answered 500."""
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:  # noqa: BLE001 - a bug: the log gets the traceback, the client never does
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await send_error(send, 500, INTERNAL, "internal")
 
     async def _buffered(self, receive: Receive, send: Send) -> Receive | None:
         """Read a body of unknown length up to the limit; None (after a 413) when it is longer."""

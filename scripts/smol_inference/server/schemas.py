@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: Largest seed a u64 can hold (TGI's seed type).
 MAX_SEED = 2**64 - 1
+#: TGI's `top_k` is an i32: a larger number fails deserialization (422) rather than meaning "no limit".
+MAX_TOP_K = 2**31 - 1
 
 
 class _Body(BaseModel):
@@ -41,7 +43,7 @@ class GenerateParameters(_Body):
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     stop: list[str] = Field(default_factory=list)
     temperature: float | None = doc_range(exclusiveMinimum=0.0)
-    top_k: int | None = doc_range(minimum=1)
+    top_k: int | None = Field(default=None, le=MAX_TOP_K, json_schema_extra={"minimum": 1})
     top_n_tokens: int | None = doc_range(minimum=0)
     top_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
     truncate: int | None = doc_range(minimum=1)
