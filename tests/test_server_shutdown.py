@@ -1,6 +1,6 @@
 """SIGTERM drains `smol-inference serve`: new requests get 503 `shutting_down`, /health 503, the stream
 already running finishes, then the process exits 0 (a real subprocess on 127.0.0.1, slow test model);
-past --shutdown-grace-seconds the rest are failed. The API key never reaches the server's output."""
+past --shutdown-grace-seconds the rest are failed. The API key never reaches the server's output; with no --hostname it listens on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import psutil
 import pytest
 
 from conftest import POLL_S, SLOW_STEP_S, WAIT_S, sse_events
@@ -56,6 +57,9 @@ def test_sigterm_drains_then_exits_0():
     try:
         assert httpx.post(server.url + "/generate", headers={"Authorization": "Bearer wrong"},
                           json={"inputs": "x"}, timeout=WAIT_S).status_code == 401
+        listening = {c.laddr.ip for c in psutil.Process(server.process.pid).net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN}
+        assert listening == {"127.0.0.1"}                                   # no --hostname: loopback only
         thread, events, _ = stream_in_thread(server.url, max_new=80)        # about 2.4 s of generation
         server.terminate()
         wait_for(lambda: httpx.get(server.url + "/health", timeout=WAIT_S).status_code == 503)
