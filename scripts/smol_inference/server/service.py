@@ -130,13 +130,19 @@ class Service:
         return ticket
 
     async def wait(self, ticket: Ticket, request: Any) -> Sequence:
-        """Collect a whole sequence; cancel it if the HTTP client disconnects meanwhile."""
+        """Collect a whole sequence; cancel it if the HTTP client disconnects meanwhile.
+
+        The client is checked every DISCONNECT_POLL_S whether or not tokens arrive: a model that
+        yields a token faster than that must not hide a client that left."""
+        next_check = time.monotonic() + DISCONNECT_POLL_S
         while True:
             event = await ticket.next(DISCONNECT_POLL_S)
-            if event is None:
+            if event is None or time.monotonic() >= next_check:
+                next_check = time.monotonic() + DISCONNECT_POLL_S
                 if request is not None and await request.is_disconnected():
                     ticket.seq.cancel()
                     raise asyncio.CancelledError("client disconnected")
+            if event is None:
                 continue
             kind, payload = event
             if kind == "error":
