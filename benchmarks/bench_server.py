@@ -360,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             arms.update(run_server_arm("transformers", transformers_cmd(model, port, args.cb_num_blocks), port,
                                        {"transformers": "openai"}, args, words, logs))
-    ratios = {key: ratio(arms, "course" if key != "vs_transformers_serve" else "course_openai", den, key)
+    peer = "course_openai" if "course_openai" in arms else "course"   # same API as transformers serve if run
+    ratios = {key: ratio(arms, "course" if key != "vs_transformers_serve" else peer, den, key)
               for key, den in (("vs_batch_size_1", "course_bs1"), ("vs_transformers_serve", "transformers"),
                                ("vs_static_batch", "static"))}
     course = arms.get("course", {})
