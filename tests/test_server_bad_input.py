@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from conftest import WAIT_S
 
 CHAT = {"messages": [{"role": "user", "content": "What is 7 plus 5?"}], "max_tokens": 2}

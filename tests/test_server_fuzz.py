@@ -19,12 +19,15 @@ from pathlib import Path
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
+from conftest import WAIT_S, start_test_server  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,  # noqa: E402
-                                               response_schema_conformance, status_code_conformance)
-
-from conftest import WAIT_S, start_test_server  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from smol_inference.server.openapi import OK_CONTENT  # noqa: E402
 
 FUZZ_EXAMPLES = int(os.environ.get("SMOL_FUZZ_EXAMPLES", "15"))
@@ -43,7 +46,8 @@ def fuzz_server(tiny_model):
     yield handle
     handle.stop()
     if REPORT:
-        Path(REPORT).write_text(json.dumps({"examples_per_route_and_mode": FUZZ_EXAMPLES, "requests": sum(CALLS.values()),
+        Path(REPORT).write_text(json.dumps({"examples_per_route_and_mode": FUZZ_EXAMPLES,
+                                            "requests": sum(CALLS.values()),
                                             "per_route": dict(CALLS), "statuses": dict(STATUSES),
                                             "checks": [c.__name__ for c in CHECKS]}, indent=2))
 

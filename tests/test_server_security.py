@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import WAIT_S, start_test_server
 
 
@@ -50,7 +49,6 @@ def test_api_key_is_compared_with_hmac_compare_digest(monkeypatch):
 @pytest.mark.parametrize("trust", [False, True])
 def test_remote_code_runs_only_when_flagged(monkeypatch, trust):
     import transformers
-
     from smol_inference import settings
     from smol_inference.server.config import ServerConfig
     from smol_inference.server.loading import load

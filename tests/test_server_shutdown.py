@@ -1,6 +1,7 @@
 """SIGTERM drains `smol-inference serve`: new requests get 503 `shutting_down`, /health 503, the stream
 already running finishes, then the process exits 0 (a real subprocess on 127.0.0.1, slow test model);
-past --shutdown-grace-seconds the rest are failed. The API key never reaches the server's output; with no --hostname it listens on 127.0.0.1 only."""
+past --shutdown-grace-seconds the rest are failed. The API key never reaches the server's output;
+with no --hostname it listens on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import time
 import httpx
 import psutil
 import pytest
-
 from conftest import POLL_S, SLOW_STEP_S, WAIT_S, sse_events
 from server_helpers import ServeProcess, SlowNoEosModel
 

@@ -1,7 +1,7 @@
 """The OpenAPI document the server publishes at /api-doc/openapi.json: its routes, bodies and every answer.
 
 TGI publishes its spec at the same path (../shared/reference/tgi-openapi.json); the response shapes
-below follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
+(api_models.py) follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
 `CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from schemas.py but not
 what the routes return (they build JSONResponse/StreamingResponse themselves) and it documents a
 422 shape the server never sends; `build` fixes both so that a schema-driven fuzzer (schemathesis,
@@ -17,169 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .api_models import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk, CompletionFinal,
+                         ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken, StreamResponse)
 from .errors import STATUS
-
-
-class ErrorResponse(BaseModel):
-    error: str
-    error_type: str
-
-
-class Token(BaseModel):
-    id: int
-    text: str
-    logprob: float | None
-    special: bool
-
-
-class PrefillToken(BaseModel):
-    id: int
-    text: str
-    logprob: float | None
-
-
-class BestOfSequence(BaseModel):
-    generated_text: str
-    finish_reason: str
-    generated_tokens: int
-    seed: int | None
-    prefill: list[PrefillToken]
-    tokens: list[Token]
-    top_tokens: list[list[Token]] | None = None
-
-
-class Details(BaseModel):
-    finish_reason: str
-    generated_tokens: int
-    seed: int | None
-    prefill: list[PrefillToken]
-    tokens: list[Token]
-    top_tokens: list[list[Token]] | None = None
-    best_of_sequences: list[BestOfSequence] | None = None
-
-
-class GenerateResponse(BaseModel):
-    generated_text: str
-    details: Details | None = None
-
-
-class SimpleToken(BaseModel):
-    id: int
-    text: str
-    start: int
-    stop: int
-
-
-class ChatTokenizeResponse(BaseModel):
-    tokenize_response: list[SimpleToken]
-    templated_text: str
-
-
-class Usage(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-class _OpenAIHeader(BaseModel):
-    id: str
-    created: int
-    model: str
-    system_fingerprint: str
-    object: str
-
-
-class ChatMessage(BaseModel):
-    role: str
-    content: str
-
-
-class ChatChoice(BaseModel):
-    index: int
-    message: ChatMessage
-    logprobs: dict[str, Any] | None
-    finish_reason: str
-
-
-class ChatCompletion(_OpenAIHeader):
-    choices: list[ChatChoice]
-    usage: Usage
-
-
-class CompletionChoice(BaseModel):
-    index: int
-    text: str
-    logprobs: dict[str, Any] | None
-    finish_reason: str
-
-
-class CompletionFinal(_OpenAIHeader):
-    choices: list[CompletionChoice]
-    usage: Usage
-
-
-class StreamDetails(BaseModel):
-    finish_reason: str
-    generated_tokens: int
-    seed: int | None
-    input_length: int
-
-
-class StreamResponse(BaseModel):
-    index: int
-    token: Token
-    top_tokens: list[Token] | None = None
-    generated_text: str | None
-    details: StreamDetails | None
-
-
-class ChatDelta(BaseModel):
-    role: str
-    content: str
-
-
-class ChatChunkChoice(BaseModel):
-    index: int
-    delta: ChatDelta
-    logprobs: dict[str, Any] | None
-    finish_reason: str | None
-
-
-class ChatCompletionChunk(_OpenAIHeader):
-    choices: list[ChatChunkChoice]
-    usage: Usage | None
-
-
-class CompletionChunk(_OpenAIHeader):
-    choices: list[CompletionChoice]
-
-
-class Info(BaseModel):
-    model_id: str
-    model_sha: str | None
-    model_pipeline_tag: str | None
-    max_concurrent_requests: int
-    max_best_of: int
-    max_stop_sequences: int
-    max_input_tokens: int
-    max_total_tokens: int
-    validation_workers: int
-    max_client_batch_size: int
-    router: str
-    version: str
-    sha: str | None
-    docker_label: str | None
-
-
-class ModelInfo(BaseModel):
-    id: str
-    object: str
-    created: int
-    owned_by: str
-
-
-class ModelList(ModelInfo):
-    data: list[ModelInfo]
 
 
 MODELS: list[type[BaseModel]] = [ErrorResponse, GenerateResponse, ChatTokenizeResponse, SimpleToken,
@@ -238,7 +78,8 @@ OK_CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
 ERRORS = {"/generate": GENERATION_ERRORS, "/generate_stream": GENERATION_ERRORS, "/": GENERATION_ERRORS,
           "/v1/chat/completions": GENERATION_ERRORS + ("template_error", "tool_error"),
           "/v1/completions": GENERATION_ERRORS, "/invocations": GENERATION_ERRORS + ("template_error", "tool_error"),
-          "/tokenize": BODY_ERRORS + ("authorization",), "/chat_tokenize": BODY_ERRORS + ("template_error", "tool_error"),
+          "/tokenize": BODY_ERRORS + ("authorization",),
+          "/chat_tokenize": BODY_ERRORS + ("template_error", "tool_error"),
           "/health": ("healthcheck",), "/ping": ("healthcheck",)}
 
 
