@@ -103,6 +103,7 @@ class Served:
     def sample_rss(self) -> threading.Thread:
         """Track the peak RSS until `stop_sampling()`."""
         def loop() -> None:
+            self.rss_peak = max(self.rss_peak, self.rss())  # a short arm may end before the first poll
             while not self._sampling.wait(RSS_POLL_S):
                 self.rss_peak = max(self.rss_peak, self.rss())
         self._sampling.clear()
@@ -112,6 +113,7 @@ class Served:
 
     def stop_sampling(self) -> None:
         self._sampling.set()
+        self.rss_peak = max(self.rss_peak, self.rss_ready, self.rss())
 
     def log_tail(self, chars: int = 2000) -> str:
         self._log.flush()
