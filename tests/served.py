@@ -16,6 +16,7 @@ from importlib.util import find_spec
 
 import pytest
 from smol_inference import settings
+from processes import stop_process
 
 _PROCESS: subprocess.Popen | None = None
 _URL: str | None = None
@@ -33,13 +34,8 @@ def _free_port() -> int:
 
 
 def _stop() -> None:
-    if _PROCESS is not None and _PROCESS.poll() is None:
-        _PROCESS.terminate()
-        try:
-            _PROCESS.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            _PROCESS.kill()
-            _PROCESS.wait(timeout=5)
+    if _PROCESS is not None:
+        stop_process(_PROCESS)
 
 
 def endpoint() -> str:

@@ -28,6 +28,7 @@ from smol_inference.chat_ui import (
     normalize_endpoint,
     to_messages,
 )
+from processes import stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,13 +83,7 @@ def _start(args: list[str], ready_url: str) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop_process(proc)
     Path(proc.log_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
 
 

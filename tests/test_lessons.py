@@ -44,6 +44,7 @@ import traceback
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
@@ -276,13 +277,7 @@ class ShellRunner:
 
     def stop(self) -> None:
         for proc in self.processes:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+            stop_process(proc)
 
 
 # --------------------------------------------------------------------------------------------------

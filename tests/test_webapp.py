@@ -15,6 +15,7 @@ import pytest
 
 from smol_inference import TINY_MODEL, load_generator
 from smol_inference.webapp import BackgroundServer, create_app
+from processes import stop_process
 
 TIMEOUT = httpx.Timeout(60.0)
 
@@ -167,12 +168,7 @@ def test_cli_starts_the_web_app():
                             timeout=TIMEOUT)
         assert answer.status_code == 200 and answer.json()["generated_text"]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace_s=20)
 
 
 def test_cli_rejects_a_bad_port():
