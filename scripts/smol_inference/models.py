@@ -79,15 +79,12 @@ def resolve_model(name: str | None = None, *, quiet: bool = False) -> str:
 
 
 def check_model_exists(name: str) -> None:
-    """Raise a readable error for a local-looking path that does not exist."""
-    looks_local = name.startswith((".", "/", "~")) or os.sep in name and not _looks_like_hub_id(name)
-    if looks_local and not Path(name).expanduser().exists():
+    """Raise a readable error for a local path that does not exist; hub ids (`org/name`) pass."""
+    if Path(name).expanduser().exists():
+        return
+    looks_like_hub_id = not name.startswith((".", "/", "~")) and name.count("/") <= 1
+    if not looks_like_hub_id:
         raise FileNotFoundError(f"model path does not exist: {name}")
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    parts = name.split("/")
-    return len(parts) == 2 and all(parts) and not Path(name).exists()
 
 
 def architecture_config(arch: str = "smollm2-135m") -> dict[str, Any]:
