@@ -3,7 +3,7 @@
 Mapping of OpenAI fields onto TGI's generate parameters as TGI's router does it (router/src/lib.rs,
 `ChatRequest`, `CompletionRequest`): `max_tokens` -> `max_new_tokens`, temperature 0 -> greedy,
 `logprobs`/`top_logprobs` -> details/top_n_tokens; eos_token is reported as "stop"; streams end
-with `data: [DONE]`. Shapes per ../shared/reference/tgi-openapi.json. text_generation_inference.md,
+with `data: [DONE]`. Shapes per TGI's docs/openapi.json. text_generation_inference.md,
 "OpenAI-compatible API".
 """
 
