@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from engine_stubs import EngineStub
@@ -18,6 +19,8 @@ from smol_inference import TINY_MODEL, AsyncTGIClient, TGIClient
 from smol_inference.client import TGIError
 
 MODEL = str(TINY_MODEL)
+#: Bound on one notebook cell (the sweeps and replicas of the exercises take tens of seconds).
+NOTEBOOK_CELL_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,23 @@ def test_load_without_known_gauges_says_so() -> None:
 
     with pytest.raises(ValueError, match="load gauges"):
         Metrics.parse("# TYPE other gauge\nother 1\n").load()
+
+
+def test_lesson_two_notebook_runs_against_a_vllm_endpoint(vllm: EngineStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """notebooks/tgi_deployment.ipynb, top to bottom, with TGI_URL at "a vLLM": no cell may fail."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parent.parent
+    notebook = nbformat.read(root / "notebooks" / "tgi_deployment.ipynb", as_version=4)
+    monkeypatch.setenv("TGI_URL", vllm.url)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    NotebookClient(notebook, timeout=NOTEBOOK_CELL_TIMEOUT_S, kernel_name="python3",
+                   resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    outputs = "".join(str(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
+                      for out in cell.get("outputs", []))
+    assert "with vllm" in outputs and "vllm:* metrics" in outputs
+    assert ("GET", "/v1/models") in vllm.requests and ("POST", "/v1/chat/completions") in vllm.requests
+    assert not [r for r in vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
+        "a TGI-only route was asked of vLLM"
