@@ -141,3 +141,18 @@ def test_lesson_two_notebook_runs_against_a_vllm_endpoint(vllm: EngineStub, monk
     assert ("GET", "/v1/models") in vllm.requests and ("POST", "/v1/chat/completions") in vllm.requests
     assert not [r for r in vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
         "a TGI-only route was asked of vLLM"
+
+
+def test_lesson_two_runs_against_a_vllm_endpoint(vllm: EngineStub, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """Every block of text_generation_inference.md with TGI_URL at "a vLLM": TGI-only blocks skip, none fail."""
+    from test_lessons import PYTHON_LANGS, ROOT, run_in_subprocess
+
+    monkeypatch.setenv("TGI_URL", vllm.url)
+    report, output = run_in_subprocess(ROOT / "text_generation_inference.md", tmp_path)
+    assert not report.error, f"{report.summary()}\n{report.error}\n{output[-4000:]}"
+    assert report.count("ran", PYTHON_LANGS) == sum(b.lang in PYTHON_LANGS for b in report.blocks)
+    assert "needs TGI; skipped on vllm" in output and "(vllm)" in output
+    # the curl block posts to /generate and /generate_stream on whatever TGI_URL names (TGI's routes, 404
+    # there); the Python blocks, guarded by speaks_tgi(), never use TGI's POST / (generate, text_generation)
+    assert ("POST", "/") not in vllm.requests
