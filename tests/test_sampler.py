@@ -183,3 +183,37 @@ def test_prompt_logprobs_first_is_none_rest_finite():
     assert values[1:3] == pytest.approx([float(reference[0, 6]), float(reference[1, 7])], abs=1e-5)
     assert math.isfinite(values[3]) and values[3] < -1e30
     assert prompt_logprobs(logits, [5]) == [None]
+
+
+def tgi_top_p(row: torch.Tensor, top_p: float) -> set[int]:
+    """TGI's rule, written out: drop while the ascending cumulative probability is <= 1 - top_p."""
+    ascending, order = row.double().sort()
+    drop = ascending.softmax(-1).cumsum(-1) <= 1 - top_p
+    drop[-1] = False
+    return set(order[~drop].tolist())
+
+
+def tgi_typical_p(row: torch.Tensor, mass: float) -> set[int]:
+    """TGI's TypicalLogitsWarper, written out: most typical first, up to and including the token that
+    brings the cumulative probability to `mass`."""
+    logp = row.double().log_softmax(-1)
+    entropy = -(logp * logp.exp()).nansum()
+    distance, order = (-logp - entropy).abs().sort()
+    last = int((logp.exp()[order].cumsum(-1) < mass).sum().clamp(max=len(row) - 1))
+    return set(order[~(distance > distance[last])].tolist())
+
+
+@pytest.mark.parametrize("spread", [4.0, 0.05])          # peaked: settled among the candidates; flat: full sort
+@pytest.mark.parametrize("name, reference", [("top_p", tgi_top_p), ("typical_p", tgi_typical_p)])
+def test_nucleus_warpers_keep_tgis_tokens_on_a_large_vocabulary(spread, name, reference):
+    from smol_inference.server.config import NUCLEUS_CANDIDATES
+    from smol_inference.server.engine import warpers
+
+    vocab = 4 * NUCLEUS_CANDIDATES
+    scores = torch.randn(3, vocab, generator=torch.Generator().manual_seed(8)) * spread
+    limits = (0.5, 0.9, 0.99)
+    kept = scores.clone()
+    getattr(warpers, name)(kept, [make(do_sample=True, **{name: limit}) for limit in limits], [0, 1, 2])
+    for row, limit in enumerate(limits):
+        assert set(torch.isfinite(kept[row]).nonzero().flatten().tolist()) == reference(scores[row], limit)
+    assert bool((torch.isfinite(kept).sum(-1) > NUCLEUS_CANDIDATES).any()) == (spread < 1)

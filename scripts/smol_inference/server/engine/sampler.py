@@ -1,12 +1,10 @@
 """Choosing the next token for the whole batch at once: penalties, grammar, warpers, then argmax or a draw.
 
-Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py, processors in
-utils/logits_process.py): per-row parameters become [n, 1] tensors and each step touches only the rows
-that use it, so a batch of greedy requests without penalties costs one argmax. Order, as TGI's:
-repetition penalty (CTRL, arXiv:1909.05858; over prompt + generated ids; a negative score is multiplied
-by the penalty, a positive one divided), frequency penalty (score - penalty x count, counting GENERATED
-ids only, as OpenAI and vLLM do; TGI counts the prompt too), the grammar mask, then for sampled rows
-temperature, top-k, top-p (arXiv:1904.09751) and typical-p (arXiv:2202.00666).
+Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
+parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
+batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
+frequency penalty, the grammar mask (engine/grammar.py, imported only when a row has a grammar), then for
+sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
 
 Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
 too). A sampled row takes one uniform number from its own generator per step and picks its token by
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import warpers
 from .sequence import Sequence
 
 NEG_INF = float("-inf")
@@ -74,7 +73,7 @@ def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
     distribution; the first token has no context and gets None, as in TGI's `prefill` details."""
     rows = logits[len(logits) - len(ids):len(logits) - 1].float()               # [L-1, V] predicting ids[1:]
     target = torch.tensor(ids[1:], dtype=torch.long, device=rows.device)          # [L-1]
-    picked = rows.gather(1, target[:, None]).squeeze(1) - torch.logsumexp(rows, -1)   # [L-1]
+    picked = rows.log_softmax(-1).gather(1, target[:, None]).squeeze(1)           # [L-1]
     return [None] + _finite_logprobs(picked).tolist()
 
 
@@ -87,16 +86,16 @@ def _needs_processing(seq: Sequence) -> bool:
 
 def _choose(scores: torch.Tensor, seqs: list[Sequence], fallback: torch.Tensor) -> torch.Tensor:
     """scores [S, V] (edited in place) of the rows that need work -> chosen ids [S]."""
-    _repetition_penalty(scores, seqs)
-    _frequency_penalty(scores, seqs)
+    warpers.repetition_penalty(scores, seqs)
+    warpers.frequency_penalty(scores, seqs)
     states = [getattr(seq, "grammar", None) for seq in seqs]
     if any(state is not None for state in states):
         from .grammar import apply_grammar                                       # only when a row has one
         apply_grammar(scores, states)
     _saturate(scores)
     sampled = [row for row, seq in enumerate(seqs) if seq.sampling.do_sample]
-    if sampled:
-        _warp(scores, sampled, seqs)
+    for warp in warpers.WARPERS:
+        warp(scores, seqs, sampled)
     dead = ~(scores > NEG_INF).any(-1)                                           # [S] nothing left (or NaN)
     chosen = torch.where(dead, fallback, scores.argmax(-1))                      # [S]
     if sampled:
@@ -106,80 +105,9 @@ def _choose(scores: torch.Tensor, seqs: list[Sequence], fallback: torch.Tensor) 
     return chosen
 
 
-def _flat_index(scores: torch.Tensor, rows: list[int], ids: list[list[int]]) -> torch.Tensor:
-    """Positions of (row, id) pairs in scores.view(-1): one 1-D index for every row's ids."""
-    vocab = scores.shape[1]
-    return torch.cat([torch.tensor(i, dtype=torch.long) + row * vocab for row, i in zip(rows, ids, strict=True)]
-                     ).to(scores.device)
-
-
-def _repetition_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
-    rows = [row for row, seq in enumerate(seqs) if seq.sampling.repetition_penalty != 1.0]
-    if not rows:
-        return
-    ids = [seqs[row].all_token_ids() for row in rows]                            # prompt + generated
-    index = _flat_index(scores, rows, ids)                                       # [N]
-    penalty = torch.tensor([seqs[row].sampling.repetition_penalty for row in rows], device=scores.device)
-    penalty = penalty.repeat_interleave(torch.tensor([len(i) for i in ids], device=scores.device))   # [N]
-    flat = scores.view(-1)
-    seen = flat[index]                                                           # [N]; repeats write the same
-    flat[index] = torch.where(seen < 0, seen * penalty, seen / penalty)
-
-
-def _frequency_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
-    rows = [row for row, seq in enumerate(seqs) if seq.sampling.frequency_penalty != 0.0 and seq.generated]
-    if not rows:
-        return
-    ids = [[token.id for token in seqs[row].generated] for row in rows]          # generated only
-    index = _flat_index(scores, rows, ids)                                       # [N]
-    penalty = torch.tensor([-seqs[row].sampling.frequency_penalty for row in rows], device=scores.device)
-    penalty = penalty.repeat_interleave(torch.tensor([len(i) for i in ids], device=scores.device))   # [N]
-    scores.view(-1).index_put_((index,), penalty, accumulate=True)               # once per occurrence
-
-
 def _saturate(scores: torch.Tensor) -> None:
     """Overflowed scores [S, V] stay usable: +inf -> the largest float, NaN -> -inf (filtered out)."""
     torch.nan_to_num_(scores, nan=NEG_INF, posinf=torch.finfo(scores.dtype).max, neginf=NEG_INF)
-
-
-def _column(seqs: list[Sequence], rows: list[int], name: str, device: torch.device) -> torch.Tensor:
-    return torch.tensor([getattr(seqs[row].sampling, name) for row in rows], device=device)[:, None]   # [n, 1]
-
-
-def _warp(scores: torch.Tensor, sampled: list[int], seqs: list[Sequence]) -> None:
-    """Temperature, top-k, top-p, typical-p, each on the sampled rows that set it; dropped -> -inf."""
-    vocab, device = scores.shape[1], scores.device
-    rows = [row for row in sampled if seqs[row].sampling.temperature != 1.0]
-    if rows:                      # shifting by the row max first keeps tiny temperatures from overflowing
-        index = torch.tensor(rows, device=device)
-        sub = scores.index_select(0, index)
-        scores[index] = (sub - sub.max(-1, keepdim=True).values) / _column(seqs, rows, "temperature", device)
-    rows = [row for row in sampled if 0 < seqs[row].sampling.top_k < vocab]
-    if rows:
-        index, k = torch.tensor(rows, device=device), _column(seqs, rows, "top_k", device)   # k [n, 1]
-        sub = scores.index_select(0, index)
-        kth = sub.topk(int(k.max()), -1).values.gather(1, k - 1)                 # [n, 1] k-th best score
-        scores[index] = sub.masked_fill(sub < kth, NEG_INF)
-    rows = [row for row in sampled if seqs[row].sampling.top_p < 1.0]
-    if rows:
-        index = torch.tensor(rows, device=device)
-        sub = scores.index_select(0, index)
-        ascending, order = sub.sort(-1)                                          # [n, V]
-        drop = ascending.softmax(-1).cumsum(-1) <= 1 - _column(seqs, rows, "top_p", device)
-        drop[:, -1] = False                                                      # the best token always stays
-        scores[index] = sub.masked_fill(drop.scatter(1, order, drop), NEG_INF)
-    rows = [row for row in sampled if seqs[row].sampling.typical_p < 1.0]
-    if rows:
-        index = torch.tensor(rows, device=device)
-        sub = scores.index_select(0, index)
-        logp = sub.log_softmax(-1)                                               # [n, V]
-        entropy = -(logp * logp.exp()).nansum(-1, keepdim=True)                  # [n, 1]
-        distance, order = (-logp - entropy).abs().sort(-1)                       # most typical first
-        mass = logp.exp().gather(1, order).cumsum(-1)                            # [n, V]
-        last = (mass < _column(seqs, rows, "typical_p", device)).sum(-1, keepdim=True).clamp(max=vocab - 1)
-        drop = distance > distance.gather(1, last)
-        drop[:, 0] = False                                                       # keep at least one token
-        scores[index] = sub.masked_fill(drop.scatter(1, order, drop), NEG_INF)
 
 
 def _generator(seq: Sequence) -> torch.Generator:
@@ -208,15 +136,15 @@ def _finite_logprobs(values: torch.Tensor) -> torch.Tensor:
 
 def _report(raw: torch.Tensor, tokens: torch.Tensor, seqs: list[Sequence]) -> tuple[list[float], list[list]]:
     """Logprobs of the chosen tokens [B] and of each row's top_n_tokens best, under the raw distribution."""
-    lse = torch.logsumexp(raw, -1)                                               # [B]
-    chosen = _finite_logprobs(raw.gather(1, tokens[:, None]).squeeze(1) - lse)   # [B]
+    logp = raw.log_softmax(-1)                                                   # [B, V] (torch.logsumexp is slower)
+    chosen = _finite_logprobs(logp.gather(1, tokens[:, None]).squeeze(1))        # [B]
     top: list[list[tuple[int, float]]] = [[] for _ in seqs]
     asked = [row for row, seq in enumerate(seqs) if seq.top_n_tokens]
     if asked:
         rows = torch.tensor(asked, device=raw.device)
         width = min(max(seqs[row].top_n_tokens for row in asked), raw.shape[1])
-        values, ids = raw.index_select(0, rows).topk(width, -1)                  # [A, width] best first
-        values = _finite_logprobs(values - lse[rows, None])
+        values, ids = logp.index_select(0, rows).topk(width, -1)                 # [A, width] best first
+        values = _finite_logprobs(values)
         for row, row_ids, row_values in zip(asked, ids.tolist(), values.tolist(), strict=True):
             n = seqs[row].top_n_tokens
             top[row] = list(zip(row_ids[:n], row_values[:n], strict=True))
