@@ -9,7 +9,9 @@ top-p, temperature + top-k, typical-p, frequency penalty, all of them with top_n
 batch of greedy requests without penalties (the fast path). The two arms alternate step by step (A-B-A-B) so that a
 drift in machine load weighs on both alike; the figure is the median time of one step over the batch.
 The baseline is the course server's previous sampler (engine/sampler.py before the batched rewrite),
-kept below as `old_choose`. Figures in benchmarks/README.md, "Batched sampler".
+kept below as `old_choose`. A last table streams text through the previous detokeniser (decode every
+generated id again per token) and the offset-based one (engine/detokenizer.py). Figures in
+benchmarks/README.md, "Batched sampler".
 
     python benchmarks/bench_sampler.py                 # batch 16 and 64, 30 steps each
 """
@@ -22,9 +24,13 @@ import platform
 import statistics
 import time
 
+from typing import Any
+
 import torch
 
+from smol_inference import settings
 from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams, TokenInfo
+from smol_inference.server.engine.detokenizer import IncrementalDetokenizer
 from smol_inference.server.engine.sampler import sample_batch
 
 VOCAB = 49_152                                     # SmolLM2's vocabulary size
@@ -90,23 +96,25 @@ def old_choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tu
 
 
 # ---- the measurement -------------------------------------------------------------------------------
-def make_batch(size: int, greedy: bool) -> list[Sequence]:
+def make_batch(size: int, greedy: bool, vocab: int) -> list[Sequence]:
     rng = torch.Generator().manual_seed(size)
     seqs = []
     for row in range(size):
         params = SamplingParams() if greedy else MIX[row % len(MIX)]
-        prompt = torch.randint(VOCAB, (PROMPT_TOKENS,), generator=rng).tolist()
-        seq = Sequence(prompt, SamplingParams(**{**params.__dict__, "seed": row}), StoppingParams(GENERATED_TOKENS * 2),
-                       emit=lambda *_: None, top_n_tokens=0 if greedy else TOP_N[row % len(TOP_N)])
-        seq.generated = [TokenInfo(t, "", 0.0) for t in torch.randint(VOCAB, (GENERATED_TOKENS,), generator=rng).tolist()]
+        prompt = torch.randint(vocab, (PROMPT_TOKENS,), generator=rng).tolist()
+        seq = Sequence(prompt, SamplingParams(**{**params.__dict__, "seed": row}),
+                       StoppingParams(GENERATED_TOKENS * 2), emit=lambda *_: None,
+                       top_n_tokens=0 if greedy else TOP_N[row % len(TOP_N)])
+        generated = torch.randint(vocab, (GENERATED_TOKENS,), generator=rng).tolist()
+        seq.generated = [TokenInfo(t, "", 0.0) for t in generated]
         seqs.append(seq)
     return seqs
 
 
-def measure(size: int, workload: str, steps: int, device: str) -> dict[str, float | str]:
+def measure(size: int, workload: str, steps: int, device: str, vocab: int) -> dict[str, float | str]:
     greedy, spread = WORKLOADS[workload]
-    seqs = make_batch(size, greedy)
-    logits = [(torch.randn(size, VOCAB, generator=torch.Generator().manual_seed(s)) * spread).to(device)
+    seqs = make_batch(size, greedy, vocab)
+    logits = [(torch.randn(size, vocab, generator=torch.Generator().manual_seed(s)) * spread).to(device)
               for s in range(4)]
     arms = {"row_by_row": lambda x: [old_choose(x[row], seq) for row, seq in enumerate(seqs)],
             "batched": lambda x: sample_batch(x, seqs)}
@@ -125,26 +133,68 @@ def measure(size: int, workload: str, steps: int, device: str) -> dict[str, floa
             "batched_ms": round(new, 2), "speedup": round(old / new, 2)}
 
 
+def old_detokenize(tokenizer: Any, ids: list[int]) -> str:
+    """runner.py's previous `_token_text`: decode all generated ids again for every new token."""
+    text = ""
+    for n in range(1, len(ids) + 1):
+        full = tokenizer.decode(ids[:n], skip_special_tokens=True)
+        if not full.endswith("\ufffd") and full.startswith(text):
+            text = full
+    return text
+
+
+def measure_detokenizer(lengths: list[int]) -> list[dict[str, float]]:
+    """Streaming `n` tokens of text with the bundled tokenizer: ms per token, re-decode vs offsets."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(settings.TINY_MODEL)
+    words = " ".join(f"word{i} héllo, 7 plus {i} is {i + 7}." for i in range(max(lengths) // 4 + 1))
+    ids = list(tokenizer(words, add_special_tokens=False, verbose=False)["input_ids"])
+    rows = []
+    for n in lengths:
+        start = time.perf_counter()
+        old = old_detokenize(tokenizer, ids[:n])
+        middle = time.perf_counter()
+        detokenizer = IncrementalDetokenizer(tokenizer, ids[:1])
+        for token_id in ids[1:n]:
+            detokenizer.add(token_id)
+        end = time.perf_counter()
+        assert old.endswith(detokenizer.text)
+        rows.append({"tokens": n, "redecode_ms_per_token": round((middle - start) * 1e3 / n, 3),
+                     "incremental_ms_per_token": round((end - middle) * 1e3 / (n - 1), 3)})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", default="16,64")
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--vocab", type=int, default=VOCAB, help="vocabulary size (default: SmolLM2's)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (logits and the old loop on it)")
+    parser.add_argument("--detokenize", default="250,2000",
+                        help="also stream this many tokens through both detokenisers ('' to skip)")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [measure(int(b), workload, args.steps, args.device) for b in args.batch_sizes.split(",") for workload in WORKLOADS]
+    rows = [measure(int(b), workload, args.steps, args.device, args.vocab)
+            for b in args.batch_sizes.split(",") for workload in WORKLOADS]
     where = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
-    print(f"# {where}, torch {torch.__version__}, {torch.get_num_threads()} threads, V = {VOCAB}")
+    print(f"# {where}, torch {torch.__version__}, {torch.get_num_threads()} threads, V = {args.vocab}")
     print("| batch | workload | row by row (ms/step) | batched (ms/step) | speed-up |")
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['batch']} | {r['workload']} | {r['row_by_row_ms']} | {r['batched_ms']} | {r['speedup']}x |")
+    detok = measure_detokenizer([int(n) for n in args.detokenize.split(",")]) if args.detokenize else []
+    if detok:
+        print("\n| tokens streamed | decode all again (ms/token) | offsets (ms/token) |")
+        print("|---|---|---|")
+        for r in detok:
+            print(f"| {r['tokens']} | {r['redecode_ms_per_token']} | {r['incremental_ms_per_token']} |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(rows, handle, indent=2)
+            json.dump({"sampler": rows, "detokenizer": detok}, handle, indent=2)
     return 0
 
 

@@ -217,3 +217,21 @@ def test_nucleus_warpers_keep_tgis_tokens_on_a_large_vocabulary(spread, name, re
     for row, limit in enumerate(limits):
         assert set(torch.isfinite(kept[row]).nonzero().flatten().tolist()) == reference(scores[row], limit)
     assert bool((torch.isfinite(kept).sum(-1) > NUCLEUS_CANDIDATES).any()) == (spread < 1)
+
+
+def test_bench_sampler_plumbing_runs(tmp_path):
+    """benchmarks/bench_sampler.py end to end at toy size (its figures live in benchmarks/README.md)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sampler.py"
+    spec = importlib.util.spec_from_file_location("bench_sampler", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    out = tmp_path / "sampler.json"
+    assert bench.main(["--batch-sizes", "2", "--steps", "1", "--vocab", "512", "--detokenize", "", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert {row["workload"] for row in report["sampler"]} == set(bench.WORKLOADS)
+    assert all(row["batched_ms"] > 0 and row["row_by_row_ms"] > 0 for row in report["sampler"])
+    assert report["detokenizer"] == []
