@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import torch
 
 from conftest import WAIT_S
 from smol_inference.server.config import ServerConfig
