@@ -1,5 +1,5 @@
 """The engine: continuous batching gives the same tokens as running alone; seeds reproduce;
-scheduler budgets, sampler filters and launcher-style config derivation behave like TGI's."""
+scheduler budgets and launcher-style config derivation behave like TGI's."""
 
 from __future__ import annotations
 
