@@ -29,6 +29,13 @@ def vllm():
         yield stub
 
 
+@pytest.fixture
+def fresh_vllm():
+    """A vLLM stub of its own, so that its request log holds only what one test asked."""
+    with EngineStub("vllm", MODEL) as stub:
+        yield stub
+
+
 @pytest.fixture(scope="module")
 def sglang():
     with EngineStub("sglang", MODEL) as stub:
@@ -123,14 +130,15 @@ def test_load_without_known_gauges_says_so() -> None:
         Metrics.parse("# TYPE other gauge\nother 1\n").load()
 
 
-def test_lesson_two_notebook_runs_against_a_vllm_endpoint(vllm: EngineStub, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lesson_two_notebook_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """notebooks/tgi_deployment.ipynb, top to bottom, with TGI_URL at "a vLLM": no cell may fail."""
     import nbformat
     from nbclient import NotebookClient
 
     root = Path(__file__).resolve().parent.parent
     notebook = nbformat.read(root / "notebooks" / "tgi_deployment.ipynb", as_version=4)
-    monkeypatch.setenv("TGI_URL", vllm.url)
+    monkeypatch.setenv("TGI_URL", fresh_vllm.url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     NotebookClient(notebook, timeout=NOTEBOOK_CELL_TIMEOUT_S, kernel_name="python3",
@@ -138,21 +146,21 @@ def test_lesson_two_notebook_runs_against_a_vllm_endpoint(vllm: EngineStub, monk
     outputs = "".join(str(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
                       for out in cell.get("outputs", []))
     assert "with vllm" in outputs and "vllm:* metrics" in outputs
-    assert ("GET", "/v1/models") in vllm.requests and ("POST", "/v1/chat/completions") in vllm.requests
-    assert not [r for r in vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
+    assert ("GET", "/v1/models") in fresh_vllm.requests and ("POST", "/v1/chat/completions") in fresh_vllm.requests
+    assert not [r for r in fresh_vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
         "a TGI-only route was asked of vLLM"
 
 
-def test_lesson_two_runs_against_a_vllm_endpoint(vllm: EngineStub, monkeypatch: pytest.MonkeyPatch,
+def test_lesson_two_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub, monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     """Every block of text_generation_inference.md with TGI_URL at "a vLLM": TGI-only blocks skip, none fail."""
     from test_lessons import PYTHON_LANGS, ROOT, run_in_subprocess
 
-    monkeypatch.setenv("TGI_URL", vllm.url)
+    monkeypatch.setenv("TGI_URL", fresh_vllm.url)
     report, output = run_in_subprocess(ROOT / "text_generation_inference.md", tmp_path)
     assert not report.error, f"{report.summary()}\n{report.error}\n{output[-4000:]}"
     assert report.count("ran", PYTHON_LANGS) == sum(b.lang in PYTHON_LANGS for b in report.blocks)
     assert "needs TGI; skipped on vllm" in output and "(vllm)" in output
     # the curl block posts to /generate and /generate_stream on whatever TGI_URL names (TGI's routes, 404
     # there); the Python blocks, guarded by speaks_tgi(), never use TGI's POST / (generate, text_generation)
-    assert ("POST", "/") not in vllm.requests
+    assert ("POST", "/") not in fresh_vllm.requests
