@@ -55,8 +55,12 @@ class ApiError(Exception):
 
     @property
     def error(self) -> str:
-        """The `error` string clients see: TGI's prefix for the type, then the message."""
-        return PREFIX.get(self.error_type, "") + self.message
+        """The `error` string clients see: TGI's prefix for the type, then the message (a message
+        that already starts with the prefix's words, such as GENERATION_FAILED, is not prefixed twice)."""
+        prefix = PREFIX.get(self.error_type, "")
+        if prefix and self.message.startswith(prefix.rstrip(": ")):
+            return self.message
+        return prefix + self.message
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_type": self.error_type}
