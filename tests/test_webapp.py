@@ -74,6 +74,7 @@ def test_seeded_sampling_is_reproducible_over_http(client):
     ({"inputs": 5}, "inputs"),
     ({"messages": []}, "messages"),
     ({"messages": [{"role": "robot", "content": "hi"}]}, "messages.0.role"),
+    ({"messages": [{"role": "user", "content": "hi", "name": "x"}]}, "messages.0.name"),
     ({"inputs": "hi", "parameters": {"temperature": 0}}, "temperature"),
     ({"inputs": "hi", "parameters": {"top_p": 1.5}}, "top_p"),
     ({"inputs": "hi", "parameters": {"max_new_tokens": "many"}}, "max_new_tokens"),

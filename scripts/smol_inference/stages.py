@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .presets import GenerationParams
-from .server.engine.stopping import first_stop
 
 Messages = str | Sequence[dict]
 
@@ -175,6 +174,7 @@ def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft:
     The text is cut before the first stop string (OpenAI's rule). Finish reason, in the order of
     server/engine/stopping.py: a stop string ("stop_sequence"), then `max_new_tokens` reached
     ("length", even when the last token is eos, as TGI checks length first), then "eos_token"."""
+    from .server.engine.stopping import first_stop  # lazy: importing the engine package loads torch
     tokenizer = generator.tokenizer
     eos = generator.model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}

@@ -34,6 +34,7 @@ from .server.schemas import invalid_unicode
 
 
 class Message(BaseModel):
+    model_config = {"extra": "forbid"}
     role: Literal["system", "user", "assistant"]
     content: str
 

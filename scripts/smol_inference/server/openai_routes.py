@@ -53,6 +53,14 @@ async def collect(service: Service, valid: ValidRequest, request: Request, timin
     return seq, ticket.top
 
 
+def chat_valid(service: Service, body: ChatRequest) -> ValidRequest:
+    """The chat fields checked (chat_request.py), the template applied, then TGI's validation."""
+    check_chat(body)
+    tokenizer = service.engine.tokenizer
+    return validate(chat_prompt(tokenizer, body), parameters(body, top_n(body)), service.config, tokenizer,
+                    stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
+
+
 @router.post("/v1/chat/completions", tags=["OpenAI"])
 async def chat_completions(request: Request, body: ChatRequest) -> Any:
     """Chat completion (OpenAI `ChatCompletion`, or `ChatCompletionChunk` events when streaming)."""
@@ -60,10 +68,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     timing = Timing(start=time.perf_counter())
     permit = service.admit()
     try:
-        tokenizer = service.engine.tokenizer
-        valid = checked(service, lambda: check_chat(body) or validate(
-            chat_prompt(tokenizer, body), parameters(body, top_n(body)), service.config, tokenizer,
-            stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI))
+        valid = checked(service, lambda: chat_valid(service, body))
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:
