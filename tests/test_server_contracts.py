@@ -54,7 +54,9 @@ def test_max_completion_tokens_is_max_tokens(http):
 def test_presence_penalty_maps_to_repetition_penalty_plus_two(http):
     mapped = chat(http, presence_penalty=0.0, max_tokens=12)["choices"][0]["message"]["content"]
     assert mapped == chat(http, repetition_penalty=2.0, max_tokens=12)["choices"][0]["message"]["content"]
-    assert "presence_penalty" in refused(http.post("/v1/chat/completions", json={**GREEDY, "presence_penalty": -2.0}))
+    for bad in (-2.0, 2.5):
+        assert "presence_penalty" in refused(http.post("/v1/chat/completions", json={**GREEDY, "presence_penalty": bad}))
+    assert "presence_penalty" in refused(http.post("/v1/completions", json={"prompt": "Hi", "presence_penalty": 3.0}))
 
 
 @pytest.mark.parametrize("extra, field", [

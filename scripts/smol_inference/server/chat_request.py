@@ -12,6 +12,7 @@ text_generation_inference.md, "OpenAI-compatible API" and "Validation".
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..stages import render_chat
@@ -22,6 +23,8 @@ from .schemas import GenerateParameters
 
 #: TGI adds this to `presence_penalty` to get its `repetition_penalty` (router/src/lib.rs).
 PRESENCE_TO_REPETITION = 2.0
+#: OpenAI's upper bound for `presence_penalty` (its lower bound, -2.0, would map to a penalty of 0).
+MAX_PRESENCE_PENALTY = 2.0
 #: OpenAI's roles; "developer" is the newer name of "system" and is rendered as one.
 ROLES = ("system", "developer", "user", "assistant", "tool")
 #: Content-part types each role may send (OpenAI's message schemas).
@@ -95,8 +98,9 @@ def _check_common(body: ChatRequest | CompletionRequest) -> None:
     if body.presence_penalty is not None and body.repetition_penalty is not None:
         raise refuse("presence_penalty", "and `repetition_penalty` cannot both be set: TGI maps the first onto "
                      "the second")
-    if body.presence_penalty is not None and body.presence_penalty + PRESENCE_TO_REPETITION <= 0:
-        raise refuse("presence_penalty", "must be > -2.0 (TGI maps it to `repetition_penalty` = "
+    p = body.presence_penalty
+    if p is not None and not (math.isfinite(p) and -PRESENCE_TO_REPETITION < p <= MAX_PRESENCE_PENALTY):
+        raise refuse("presence_penalty", "must be > -2.0 and <= 2.0 (TGI maps it to `repetition_penalty` = "
                      "presence_penalty + 2.0, which must be > 0)")
     if body.stream_options is not None and not body.stream:
         raise refuse("stream_options", "is only allowed when `stream` is true")

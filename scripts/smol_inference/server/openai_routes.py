@@ -140,8 +140,8 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
             stream = completion_stream(service, valids, permit, timing, model, include_usage)
             permit = None
             return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
-        results = await asyncio.gather(*(collect(service, v, request, timing, count=i == 0)
-                                         for i, v in enumerate(valids)))
+        results = await asyncio.gather(*(collect(service, v, request, timing, count=False) for v in valids))
+        service.metrics.request_success.inc()       # one request, however many prompts
         choices = [{"index": i, "text": seq.text, "logprobs": None,
                     "finish_reason": responses.OPENAI_FINISH[seq.finish_reason]}
                    for i, (seq, _) in enumerate(results)]
@@ -164,7 +164,7 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
     async def pump(index: int, valid: ValidRequest) -> None:
         cutter = StopStreamer(valid.stopping.stop_sequences)
         try:
-            async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=index == 0):
+            async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=False):
                 if tok is not None:
                     generated[index] += 1
                     # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
@@ -187,6 +187,7 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
                 return
             else:
                 yield sse({**header, "choices": [item]})
+        service.metrics.request_success.inc()       # one request, however many prompts
         if include_usage:
             used = responses.usage(sum(v.input_length for v in valids), sum(generated))
             yield sse({**header, "choices": [], "usage": used})

@@ -43,7 +43,7 @@ class _OpenAIBody(_Request):
     stream: bool = False
     stream_options: StreamOptions | None = None
     frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
-    presence_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
+    presence_penalty: float | None = doc_range(exclusiveMinimum=-2.0, maximum=2.0)
     repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)   # TGI's extension
     n: int | None = doc_range(minimum=1, maximum=1)
     logit_bias: dict[str, float] | None = None
