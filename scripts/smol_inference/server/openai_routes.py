@@ -10,6 +10,7 @@ with `data: [DONE]`. Shapes per ../shared/reference/tgi-openapi.json. text_gener
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from . import responses
+from . import chat_tools, responses, structured
 from .errors import ApiError
 from .schemas import ChatRequest, CompletionRequest, GenerateParameters, GenerateRequest
 from .service import Service, Timing
@@ -38,14 +39,11 @@ def parameters(body: ChatRequest | CompletionRequest, top_n: int | None = None) 
         top_n_tokens=top_n)
 
 
-def chat_prompt(service: Service, body: ChatRequest) -> str:
-    if body.tools:
-        raise ApiError("tool_error", "tools are not supported by the course server")
-    if body.response_format is not None:
-        raise ApiError("validation", "grammar is not supported")
+def chat_prompt(service: Service, body: ChatRequest, plan: chat_tools.ChatPlan | None = None) -> str:
     tokenizer = service.engine.tokenizer
+    plan = plan or chat_tools.plan_chat(body, tokenizer)      # response_format / tools (chat_tools.py)
     try:
-        return tokenizer.apply_chat_template([{"role": m.role, "content": m.text()} for m in body.messages],
+        return tokenizer.apply_chat_template(plan.messages, tools=plan.template_tools,
                                              tokenize=False, add_generation_prompt=True)
     except Exception as exc:  # noqa: BLE001 - jinja errors of any kind are the template's fault
         raise ApiError("template_error", f"chat template error: {exc}") from None
@@ -80,11 +78,18 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     permit = service.admit()
     try:
         top_n = body.top_logprobs if body.logprobs else None
-        valid = checked(service, lambda: validate(chat_prompt(service, body), parameters(body, top_n),
+        plan = checked(service, lambda: chat_tools.plan_chat(body, service.engine.tokenizer))
+        valid = checked(service, lambda: validate(chat_prompt(service, body, plan), parameters(body, top_n),
                                                   service.config, service.engine.tokenizer,
                                                   stream=body.stream, add_special_tokens=False))
+        valid = replace(valid, grammar=plan.grammar)
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
+        if plan.tools is not None:                              # the answer is a tool call
+            from .tool_answer import tool_answer
+            response = await tool_answer(request, service, body, valid, permit, timing, model)
+            permit = None if body.stream else permit
+            return response
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             stream = chat_stream(service, valid, permit, timing, model, include_usage, bool(body.logprobs))
@@ -143,6 +148,9 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
         valids = [checked(service, lambda p=p: validate(p, parameters(body), service.config,
                                                         service.engine.tokenizer, stream=body.stream))
                   for p in prompts]
+        grammar = checked(service, lambda: structured.checked(structured.response_format_grammar(
+            body.response_format), service.engine.tokenizer))
+        valids = [replace(v, grammar=grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:

@@ -69,6 +69,8 @@ class Message(_Body):
     role: str
     content: str | list[TextChunk] | None = None
     name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None     # an assistant turn that called tools
+    tool_call_id: str | None = None                    # a `tool` turn: which call it answers
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -105,12 +107,15 @@ class ChatRequest(_OpenAIBody):
     presence_penalty: float | None = None
     stream_options: StreamOptions | None = None
     tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    tool_prompt: str | None = None
     response_format: dict[str, Any] | None = None
 
 
 class CompletionRequest(_OpenAIBody):
     prompt: str | list[str]
     suffix: str | None = None
+    response_format: dict[str, Any] | None = None
 
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

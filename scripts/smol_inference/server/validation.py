@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from . import structured
 from .config import ServerConfig
 from .engine import SamplingParams, StoppingParams
 from .errors import validation
@@ -32,6 +33,7 @@ class ValidRequest:
     top_n_tokens: int = 0
     return_full_text: bool = False
     seed_given: bool = False
+    grammar: Any = None                         # structured.py GrammarSpec: constrained decoding
 
     def __post_init__(self) -> None:
         if not self.input_ids or self.best_of < 1:
@@ -78,10 +80,12 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
         typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
         frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
+    grammar = structured.checked(structured.tgi_grammar(p.grammar), tokenizer)
     return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop)), best_of=best_of,
                         details=p.details, decoder_input_details=p.decoder_input_details,
                         top_n_tokens=p.top_n_tokens or 0,
-                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
+                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None,
+                        grammar=grammar)
 
 
 def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool = False) -> int:
@@ -118,8 +122,6 @@ def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool =
         raise validation(f"`top_n_tokens` must be >= 0 and <= {config.max_top_n_tokens}. Given: {top_n}")
     if p.decoder_input_details and stream:
         raise validation("`decoder_input_details` == true is not supported when streaming tokens")
-    if p.grammar is not None:
-        raise validation("grammar is not supported")
     if p.adapter_id is not None:
         raise validation("`adapter_id` is not supported: this server serves one model")
     return best_of

@@ -68,6 +68,9 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
     """logits [V] -> (token id, its logprob, top_n (id, logprob) pairs) for one sequence."""
     params = seq.sampling
     scores = logits.float()                                                      # [V]
+    if seq.grammar is not None:
+        from .grammar import apply_grammar                                       # lazy: llguidance
+        apply_grammar(scores[None], [seq.grammar])                               # forbidden -> -inf
     if params.repetition_penalty != 1.0 or params.frequency_penalty != 0.0:
         history = torch.tensor(seq.all_token_ids(), dtype=torch.long, device=scores.device)   # [N]
         scores = apply_penalties(scores, history, params)
@@ -81,6 +84,8 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
         token = int(torch.multinomial(log_probs.exp(), 1, generator=seq.generator))
     else:
         token = int(scores.argmax())
+    if seq.grammar is not None:
+        seq.grammar.accept(token)
     top: list[tuple[int, float]] = []
     if seq.top_n_tokens:
         values, ids = torch.topk(log_probs, seq.top_n_tokens)
