@@ -102,3 +102,27 @@ def test_tool_errors_in_tgi_wording(server):
         refused = http.post("/v1/chat/completions", json={"messages": QUESTION, "tools": [bad_args],
                                                           "tool_choice": "required", "max_tokens": 5})
         assert refused.status_code == 422 and "Unimplemented keys" in refused.json()["error"]
+
+
+def test_course_clients_take_a_grammar_a_response_format_and_tools(server):
+    import asyncio
+
+    from smol_inference.client import AsyncTGIClient, TGIClient, structured
+
+    with TGIClient(server.url) as client:
+        city = client.generate_json("<|im_start|>user\nA city?<|im_end|>\n<|im_start|>assistant\n", City,
+                                    max_new_tokens=60, seed=2)
+        assert isinstance(city, City)
+        answer = client.generate("Yes?", grammar=structured.grammar(regex="(yes|no)"), max_new_tokens=5)
+        assert answer.generated_text in ("yes", "no")
+        assert isinstance(client.chat_json(QUESTION, City, max_tokens=60, seed=3), City)
+        out = client.chat(QUESTION, tools=[GET_CAPITAL], tool_choice="required", tool_prompt=SHORT_TOOL_PROMPT,
+                          max_tokens=80, seed=1)
+        (call,) = structured.tool_calls(out.choices[0].message)
+        assert call.name == "get_capital" and call.arguments["country"] in COUNTRIES
+
+    async def run() -> object:
+        async with AsyncTGIClient(server.url) as client:
+            return await client.chat_json(QUESTION, City, max_tokens=60, seed=4)
+
+    assert isinstance(asyncio.run(run()), City)
