@@ -126,3 +126,11 @@ def test_course_clients_take_a_grammar_a_response_format_and_tools(server):
             return await client.chat_json(QUESTION, City, max_tokens=60, seed=4)
 
     assert isinstance(asyncio.run(run()), City)
+
+
+def test_tool_call_answer_matches_tgi_schema(server, check_schema):
+    with httpx.Client(base_url=server.url, timeout=WAIT_S) as http:
+        body = http.post("/v1/chat/completions", json={"messages": QUESTION, "tools": [GET_CAPITAL], "max_tokens": 80,
+                                                       "tool_choice": "required", "tool_prompt": SHORT_TOOL_PROMPT})
+    check_schema(body.json(), "ChatCompletion")
+    assert body.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_capital"

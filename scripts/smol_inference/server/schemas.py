@@ -36,7 +36,11 @@ class GenerateParameters(_Body):
     details: bool = False
     do_sample: bool = False
     frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
-    grammar: dict[str, Any] | None = None
+    grammar: dict[str, Any] | None = Field(default=None, description=(
+        'Constrained decoding (TGI GrammarType): {"type": "json", "value": <JSON Schema with properties>}, '
+        '{"type": "json_schema", "value": {"name": ..., "schema": ...}} or {"type": "regex", "value": <pattern>}. '
+        'A bad schema, an unsupported keyword or a bad pattern is a 422 "grammar is not valid: ...".'),
+        examples=[{"type": "json", "value": {"properties": {"location": {"type": "string"}}}}])
     max_new_tokens: int | None = doc_range(minimum=1)
     repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
     return_full_text: bool | None = None
@@ -106,16 +110,24 @@ class ChatRequest(_OpenAIBody):
     n: int | None = None
     presence_penalty: float | None = None
     stream_options: StreamOptions | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    tool_prompt: str | None = None
-    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = Field(default=None, description=(
+        'Functions the model may call (OpenAI): [{"type": "function", "function": {"name", "description", '
+        '"parameters": <JSON Schema>}}]. The answer is `message.tool_calls` (streamed as `delta.tool_calls`).'))
+    tool_choice: str | dict[str, Any] | None = Field(default=None, description=(
+        '"auto" (default with tools; the model may answer in text), "none", "required", or '
+        '{"type": "function", "function": {"name": ...}}; an unknown name is a 422 tool_error.'))
+    tool_prompt: str | None = Field(default=None, description=(
+        "TGI: text appended after the tools in the last message (default: TGI's tool prompt)."))
+    response_format: dict[str, Any] | None = Field(default=None, description=(
+        'OpenAI {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}, '
+        'or TGI\'s grammar form {"type": "json" | "regex" | "json_schema", "value": ...}. Not with `tools`.'))
 
 
 class CompletionRequest(_OpenAIBody):
     prompt: str | list[str]
     suffix: str | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = Field(default=None, description=(
+        'As on chat: {"type": "json_object"} or {"type": "json_schema", "json_schema": {...}}; every prompt.'))
 
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
