@@ -101,3 +101,24 @@ def test_apply_grammar_checks_shapes(compiler):
     untouched = torch.zeros(1, 4)
     apply_grammar(untouched, [None])
     assert torch.equal(untouched, torch.zeros(1, 4))
+
+
+def test_lesson_one_logits_processor_constrains_a_plain_pipeline():
+    """constrained.py: the same grammar states inside transformers' generate(), greedy and sampled."""
+    from pydantic import BaseModel, Field
+
+    from smol_inference import load_generator
+    from smol_inference.constrained import constrained_chat
+
+    class Pet(BaseModel):
+        kind: str = Field(pattern=r"^(cat|dog)$")
+        age: int = Field(ge=0, le=20)
+
+    generator = load_generator(quiet=True)
+    texts = [constrained_chat(generator, "A pet as JSON?", Pet, max_new_tokens=40, do_sample=True, temperature=1.5)
+             for _ in range(2)] + [constrained_chat(generator, "A pet as JSON?", Pet, max_new_tokens=40)]
+    for text in texts:
+        Pet.model_validate_json(text)
+    assert constrained_chat(generator, "7 plus 5?", regex="[0-9]{1,2}", max_new_tokens=4).isdigit()
+    with pytest.raises(ValueError):
+        constrained_chat(generator, "hi")

@@ -45,7 +45,7 @@ def checked_schema(value: Any, need_properties: bool = True) -> dict[str, Any]:
         raise invalid(exc.message) from None
     if need_properties and "properties" not in value:
         raise invalid("Grammar must have a 'properties' field")
-    return closed(value)
+    return value
 
 
 def tgi_grammar(grammar: dict[str, Any] | None) -> GrammarSpec | None:
@@ -83,23 +83,8 @@ def response_format_grammar(fmt: dict[str, Any] | None) -> GrammarSpec | None:
         if not isinstance(config, dict) or "schema" not in config:
             raise validation("Failed to deserialize the JSON body: `response_format.json_schema.schema` is required")
         schema = checked_schema(config["schema"], need_properties=False)
-        return GrammarSpec.json_schema(closed(schema))
+        return GrammarSpec.json_schema(schema)
     raise validation(f"Failed to deserialize the JSON body: unknown response_format type {fmt.get('type')!r}")
-
-
-def closed(schema: Any) -> Any:
-    """Objects that list `properties` but say nothing of `additionalProperties` get `false`: the model
-    writes only the listed keys. TGI's outlines-based grammar and OpenAI's strict mode behave so; JSON
-    Schema's open default would let a small model invent keys until max_new_tokens. An object without
-    `properties` (`json_object`) stays open."""
-    if isinstance(schema, list):
-        return [closed(v) for v in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: closed(v) for k, v in schema.items()}
-    if "properties" in out and "additionalProperties" not in out:
-        out["additionalProperties"] = False
-    return out
 
 
 def checked(spec: GrammarSpec | None, tokenizer: Any) -> GrammarSpec | None:

@@ -62,7 +62,8 @@ class GrammarSpec:
 
     @classmethod
     def json_schema(cls, schema: dict[str, Any]) -> "GrammarSpec":
-        return cls("json_schema", json.dumps(schema))
+        """The spec for a JSON Schema, its objects closed (see `closed`)."""
+        return cls("json_schema", json.dumps(closed(schema)))
 
     def to_llguidance(self) -> str:
         """The llguidance grammar text (a JSON grammar description)."""
@@ -71,6 +72,21 @@ class GrammarSpec:
         if self.kind == "regex":
             return llguidance.LLMatcher.grammar_from_regex(self.value)
         return llguidance.LLMatcher.grammar_from_lark(self.value)
+
+
+def closed(schema: Any) -> Any:
+    """Objects that list `properties` but say nothing of `additionalProperties` get `false`: the model
+    writes only the listed keys. TGI's outlines-based grammar and OpenAI's strict mode behave so; JSON
+    Schema's open default would let a small model invent keys until max_new_tokens. An object without
+    `properties` (`json_object`) stays open."""
+    if isinstance(schema, list):
+        return [closed(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: closed(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
 
 
 class GrammarState:
