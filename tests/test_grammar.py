@@ -122,3 +122,14 @@ def test_lesson_one_logits_processor_constrains_a_plain_pipeline():
     assert constrained_chat(generator, "7 plus 5?", regex="[0-9]{1,2}", max_new_tokens=4).isdigit()
     with pytest.raises(ValueError):
         constrained_chat(generator, "hi")
+
+
+def test_a_broken_state_allows_only_eos(compiler):
+    from smol_inference.server.engine.grammar import apply_grammar
+
+    state = compiler.new_state(spec("regex", "ab"))
+    state.matcher.consume_token(compiler.ll_tokenizer.tokenize_str("z")[0])   # not allowed: error state
+    assert state.matcher.is_error() and state.is_terminated()
+    scores = torch.zeros(1, compiler.vocab_size)
+    apply_grammar(scores, [state])
+    assert allowed_ids(scores[0]) == {compiler.eos_id}

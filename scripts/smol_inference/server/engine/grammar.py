@@ -186,6 +186,10 @@ def allowed_mask(states: list[GrammarState | None], vocab: int) -> torch.Tensor:
     n = next(state.vocab_size for state in states if state is not None)
     packed = np.full((len(states), (n + 31) // 32), -1, dtype=np.int32)      # [B, W]
     llg_numpy.fill_next_token_bitmask_par(_shared_executor(), rows, packed)
+    for state, i in ((states[i], i) for _, i in rows):
+        if state.matcher.is_error():                                         # broken state: eos only
+            packed[i] = 0
+            packed[i, state.eos_id // 32] = np.int32(np.uint32(1 << (state.eos_id % 32)).view(np.int32))
     shifts = torch.arange(32, dtype=torch.int32)                              # [32]
     bits = (torch.from_numpy(packed)[:, :, None] >> shifts) & 1               # [B, W, 32]
     allowed = bits.reshape(len(states), -1)[:, :n].bool()                     # [B, n]
