@@ -134,3 +134,27 @@ def test_tool_call_answer_matches_tgi_schema(server, check_schema):
                                                        "tool_choice": "required", "tool_prompt": SHORT_TOOL_PROMPT})
     check_schema(body.json(), "ChatCompletion")
     assert body.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_capital"
+
+
+HOSTILE = [
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"properties": 5}}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"required": 5}}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]},
+    {"tools": [{"type": "function", "function": {"name": ""}}]},
+    {"tools": [5]},
+    {"tools": [GET_CAPITAL], "tool_choice": {"function": "get_capital"}},
+    {"tools": [GET_CAPITAL], "tool_choice": "get_weather"},
+    {"response_format": {"type": "json_schema", "json_schema": {"schema": {"type": 5}}}},
+    {"response_format": {"type": "json_schema"}},
+    {"response_format": {"type": "xml"}},
+    {"response_format": {"type": "regex", "value": 5}},
+    {"response_format": {"type": "json", "value": [1]}},
+]
+
+
+@pytest.mark.parametrize("extra", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_tool_and_format_fields_get_422_not_500(server, extra):
+    with httpx.Client(base_url=server.url, timeout=WAIT_S) as http:
+        response = http.post("/v1/chat/completions", json={"messages": QUESTION, "max_tokens": 5, **extra})
+    assert response.status_code == 422, response.text
+    assert response.json()["error_type"] in ("validation", "tool_error")

@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, meta
 
+from . import structured
 from .config import DEFAULT_TOOL_PROMPT
 from .engine.grammar import GrammarSpec
 from .errors import ApiError
@@ -51,7 +52,9 @@ class Function:
         params = function.get("parameters", function.get("arguments")) or {"type": "object", "properties": {}}
         if not isinstance(params, dict):
             raise tool_error(f"the parameters of `{function['name']}` must be a JSON Schema object")
-        return cls(function["name"], function.get("description"), params)
+        description = function.get("description")
+        return cls(function["name"], description if isinstance(description, str) else None,
+                   structured.checked_schema(params, need_properties=False))   # 422 as TGI's grammar check
 
     def schema(self) -> dict[str, Any]:
         """TGI's per-function schema: `_name` first (a constant), then the function's own properties."""
