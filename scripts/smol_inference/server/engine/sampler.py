@@ -70,6 +70,7 @@ def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[
     scores = logits.float()                                                      # [V]
     if seq.grammar is not None:
         from .grammar import apply_grammar                                       # lazy: llguidance
+        scores = scores.clone()                                                  # logits stay untouched
         apply_grammar(scores[None], [seq.grammar])                               # forbidden -> -inf
     if params.repetition_penalty != 1.0 or params.frequency_penalty != 0.0:
         history = torch.tensor(seq.all_token_ids(), dtype=torch.long, device=scores.device)   # [N]
