@@ -107,6 +107,8 @@ class ToolDeltas:
     def push(self, piece: str, done: bool) -> list[dict[str, Any]]:
         self.text += piece
         deltas: list[dict[str, Any]] = []
+        if self.declined:
+            return deltas
         if self.name is None:
             self.name = call_name_so_far(self.text)
             if self.name is None or self.declined:
