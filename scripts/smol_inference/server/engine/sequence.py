@@ -81,6 +81,7 @@ class Sequence:
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
     grammar: Any = None                        # engine/grammar.py GrammarState, or None
+    detokenizer: Any = None                    # engine/detokenizer.py IncrementalDetokenizer
 
     def __post_init__(self) -> None:
         if not self.input_ids:
