@@ -96,7 +96,8 @@ def test_tool_errors_in_tgi_wording(server):
                                                           "tool_choice": {"type": "function",
                                                                           "function": {"name": "get_weather"}}})
         assert unknown.status_code == 422
-        assert unknown.json() == {"error": "Tool with name get_weather not found", "error_type": "tool_error"}
+        assert unknown.json() == {"error": "Tool error: Tool with name get_weather not found",
+                                   "error_type": "tool_error"}
         bad_args = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {
             "a": {"type": "object", "if": {"required": ["b"]}, "then": {}}}}}}
         refused = http.post("/v1/chat/completions", json={"messages": QUESTION, "tools": [bad_args],

@@ -34,17 +34,17 @@ class ChatPlan:
 
 
 def template_messages(body: Any) -> list[dict[str, Any]]:
-    """Messages as plain dicts; an assistant turn that only called tools shows its calls as JSON text
-    (templates without tool support render `content` only)."""
-    out = []
-    for m in body.messages:
-        message: dict[str, Any] = {"role": m.role, "content": m.text()}
-        if getattr(m, "tool_calls", None):
-            message["tool_calls"] = m.tool_calls
-            message["content"] = message["content"] or json.dumps(m.tool_calls)
-        if getattr(m, "tool_call_id", None):
-            message["tool_call_id"] = m.tool_call_id
-        out.append(message)
+    """The conversation checked by chat_request.py; an assistant turn that only called tools shows its
+    calls as JSON text (templates without tool support render `content` only)."""
+    from .chat_request import template_messages as checked_messages
+
+    out = checked_messages(body)
+    for message, original in zip(out, body.messages, strict=True):
+        if original.tool_calls:
+            message["tool_calls"] = original.tool_calls
+            message["content"] = message["content"] or json.dumps(original.tool_calls)
+        if original.tool_call_id is not None:
+            message["tool_call_id"] = original.tool_call_id
     return out
 
 

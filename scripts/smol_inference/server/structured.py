@@ -8,7 +8,9 @@ against the draft 2020-12 meta-schema and requires a `properties` field; its mes
 OpenAI's `response_format` (platform.openai.com/docs/api-reference/chat/create) is also accepted:
 `{"type": "text"}`, `{"type": "json_object"}` (any JSON object) and
 `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`, which is what the openai
-client's `chat.completions.parse()` sends. text_generation_inference.md, "Structured output and tool calling".
+client's `chat.completions.parse()` sends. The routes call `check_generate`, `check_chat` and
+`check_message` (the one place that reads these fields); the tool fields themselves are planned in
+chat_tools.py. text_generation_inference.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from jsonschema.exceptions import SchemaError
 from .engine.grammar import GrammarError, GrammarSpec, GrammarState, compiler_for
 from .errors import ApiError, validation
 
+#: OpenAI's deprecated function-calling fields (before `tools`): refused by name.
+LEGACY_FIELDS = ("functions", "function_call")
 #: OpenAI's `json_object`: any JSON object.
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
@@ -101,3 +105,18 @@ def checked(spec: GrammarSpec | None, tokenizer: Any) -> GrammarSpec | None:
 def new_state(spec: GrammarSpec | None, tokenizer: Any) -> GrammarState | None:
     """A fresh grammar state for one sequence (each of best_of / n gets its own), or None."""
     return None if spec is None else compiler_for(tokenizer).new_state(spec)
+
+
+def check_generate(parameters: Any) -> None:
+    """TGI's `parameters.grammar` is compiled in validation.validate (it needs the tokenizer): nothing here."""
+
+
+def check_chat(body: Any) -> None:
+    """The chat fields no grammar can honour, refused by name; the rest are planned in chat_tools.py."""
+    for name in LEGACY_FIELDS:
+        if getattr(body, name, None) is not None:
+            raise ApiError("tool_error", f"`{name}` is not supported: it is OpenAI's deprecated form, send `tools`")
+
+
+def check_message(index: int, message: Any) -> None:
+    """Tool turns (an assistant's `tool_calls`, a "tool" message with its result) are accepted."""

@@ -16,19 +16,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from . import chat_tools, responses
 from .errors import ApiError
-from .openai_routes import DONE, chat_prompt, chat_stream, checked, collect, parameters
-from .schemas import ChatRequest
+from .openai_routes import DONE, chat_stream, chat_valid, checked, collect
+from .openai_schemas import ChatRequest
 from .service import Permit, Service, Timing
 from .tgi_routes import SSE_HEADERS, sse, token_stream
-from .validation import ValidRequest, validate
+from .validation import ValidRequest
 
 
 def plain_request(service: Service, body: ChatRequest) -> tuple[ChatRequest, ValidRequest]:
     """The same chat without tools, validated: TGI's second generation after `no_tool`."""
     plain = chat_tools.without_tools(body)
-    top_n = plain.top_logprobs if plain.logprobs else None
-    valid = checked(service, lambda: validate(chat_prompt(service, plain), parameters(plain, top_n), service.config,
-                                              service.engine.tokenizer, stream=plain.stream, add_special_tokens=False))
+    valid, _plan = checked(service, lambda: chat_valid(service, plain))
     return plain, valid
 
 
