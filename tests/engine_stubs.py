@@ -13,13 +13,17 @@ docs and sources; anything else answers FastAPI's 404 `{"detail": "Not Found"}` 
   /v1/chat/completions, /v1/completions.
 
 Replies are canned words (" w0 w1 ..."), one every STEP_S, so the load gauges and latency histograms
-move with real concurrency. The gauges and histograms are real prometheus_client objects.
+move with real concurrency. The gauges and histograms are real prometheus_client objects. Structured
+outputs and tool calls, which both engines document on the chat route (`response_format` json_schema,
+`tools` with `tool_choice` "required" or a named function), answer a fixed instance of the schema
+(`example_of`): enough for client code to run, not a grammar engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -77,6 +81,48 @@ class _Telemetry:
             self.success.labels(self.model).inc()
 
 
+#: Strings tried, in order, against a schema's `pattern`.
+_STRING_CANDIDATES = ("Paris", "France", "Ab", "a", "x", "0")
+
+
+def example_of(schema: dict[str, Any]) -> Any:
+    """A fixed instance of a JSON Schema: first enum value, first matching candidate string, 0, true, []."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return example_of(schema[key][0])
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {name: example_of(sub) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return []
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return 0
+    pattern = schema.get("pattern")
+    return next((c for c in _STRING_CANDIDATES if pattern is None or re.fullmatch(pattern.strip("^$"), c)), "x")
+
+
+def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The call a `tools` request gets: the named function, else the first one; None for "none"/"auto"."""
+    choice, tools = body.get("tool_choice"), body.get("tools") or []
+    if not tools or choice in (None, "none", "auto"):
+        return None
+    wanted = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    function = next((t["function"] for t in tools if t["function"]["name"] == wanted), tools[0]["function"])
+    return {"id": "call_stub0", "type": "function",
+            "function": {"name": function["name"], "arguments": json.dumps(example_of(function.get("parameters", {})))}}
+
+
+def _structured_text(body: dict[str, Any]) -> str | None:
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return json.dumps(example_of(fmt["json_schema"].get("schema", {})))
+    return "{}" if fmt.get("type") == "json_object" else None
+
+
 def _max_tokens(body: dict[str, Any]) -> int:
     value = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
     return max(1, min(int(value), MAX_MODEL_LEN))
@@ -121,6 +167,28 @@ def create_app(engine: str, model: str) -> FastAPI:
         body = await request.json()
         base = {"id": "chatcmpl-stub", "created": 0, "model": model}
         count = _max_tokens(body)
+        call, structured = _tool_call(body), _structured_text(body)
+        if call is not None and body.get("stream"):
+            arguments = call["function"]["arguments"]
+            head = {**call, "index": 0, "function": {"name": call["function"]["name"], "arguments": ""}}
+            pieces = [arguments[:len(arguments) // 2], arguments[len(arguments) // 2:]]
+
+            async def tool_chunks() -> AsyncIterator[dict[str, Any]]:
+                deltas = [{"role": "assistant", "tool_calls": [head]}] + [
+                    {"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces]
+                for delta in deltas:
+                    yield {**base, "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                yield {**base, "object": "chat.completion.chunk",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+            return _sse(tool_chunks())
+        if call is not None or structured is not None:
+            message = ({"role": "assistant", "content": None, "tool_calls": [call]} if call is not None
+                       else {"role": "assistant", "content": structured})
+            return {**base, "object": "chat.completion",
+                    "choices": [{"index": 0, "message": message,
+                                 "finish_reason": "tool_calls" if call is not None else "stop"}],
+                    "usage": {"prompt_tokens": 8, "completion_tokens": 8, "total_tokens": 16}}
         if body.get("stream"):
             async def chunks() -> AsyncIterator[dict[str, Any]]:
                 yield {**base, "object": "chat.completion.chunk",
