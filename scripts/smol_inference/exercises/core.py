@@ -28,13 +28,13 @@ from .config import ENV_SOLUTIONS, LANGUAGES
 T = TypeVar("T")
 
 TEXT = {
-    "en": {"label": "Exercise {n}", "not_done": "not done yet", "correct": "correct",
+    "en": {"label": "Exercise {n}", "sep": ": ", "not_done": "not done yet", "correct": "correct",
            "todo": "define {names} in the exercise cell, then run this check again",
            "more": "ex{n}.hint() gives a hint, ex{n}.solution() shows the worked solution",
            "filled": "filled from the worked solution (COURSE_SOLUTIONS=1)",
            "unfilled": "COURSE_SOLUTIONS=1 but {names} is missing: the cell did not call ex{n}.fill()",
            "hint": "Hint", "solution": "Worked solution (copy it into the exercise cell to run it):"},
-    "zh": {"label": "练习 {n}", "not_done": "尚未完成", "correct": "正确",
+    "zh": {"label": "练习 {n}", "sep": "：", "not_done": "尚未完成", "correct": "正确",
            "todo": "请在练习单元格中定义 {names}，然后再次运行本检查",
            "more": "ex{n}.hint() 给出提示，ex{n}.solution() 显示参考答案",
            "filled": "已由参考答案填写（COURSE_SOLUTIONS=1）",
@@ -127,24 +127,24 @@ class Exercise:
     def check(self) -> bool:
         """Test the learner's objects: True and a "correct" line, False and a "not done yet" line, or
         AssertionError for a wrong answer."""
-        label = self._text("label")
+        label, sep = self._text("label"), self._text("sep")
         try:
             self._check()
         except NotDone as missing:
             names = ", ".join(f"`{name}`" for name in missing.names)
             if solutions_enabled():
-                raise AssertionError(f"{label}: {self._text('unfilled', names=names)}") from None
-            print(f"{label}: {self._text('not_done')}: {self._text('todo', names=names)} "
+                raise AssertionError(f"{label}{sep}{self._text('unfilled', names=names)}") from None
+            print(f"{label}{sep}{self._text('not_done')}{sep}{self._text('todo', names=names)} "
                   f"({self._text('more')}).")
             return False
         except AssertionError as wrong:
-            raise AssertionError(f"{label}: {wrong} ({self._text('more')})") from None
-        print(f"{label}: {self._text('correct')}.")
+            raise AssertionError(f"{label}{sep}{wrong} ({self._text('more')})") from None
+        print(f"{label}{sep}{self._text('correct')}{'.' if self.language == 'en' else '。'}")
         return True
 
     def hint(self) -> None:
         """Print the hint."""
-        print(f"{self._text('hint')}: {self.hints[self.language]}")
+        print(f"{self._text('hint')}{self._text('sep')}{self.hints[self.language]}")
 
     def solution(self) -> None:
         """Print the worked solution's code."""
@@ -155,7 +155,7 @@ class Exercise:
         """With COURSE_SOLUTIONS=1, run the worked solution in the notebook; otherwise do nothing."""
         if solutions_enabled():
             run_code(self.solution_code, self.namespace)
-            print(f"{self._text('label')}: {self._text('filled')}.")
+            print(f"{self._text('label')}{self._text('sep')}{self._text('filled')}")
 
     # ---- what checks use -------------------------------------------------------------------
     def _check(self) -> None:
