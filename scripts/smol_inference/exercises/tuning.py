@@ -21,7 +21,7 @@ SOLUTION = '''
 from smol_inference.bench import BenchConfig, format_table, run_bench_async
 
 tuned_flags = dict(max_batch_size=1)  # one sequence at a time: no continuous batching
-prediction = {"output_tokens_per_s": "down"}  # 8 requests take turns instead of sharing each step
+prediction = {"ttft_s": "up"}  # 8 requests take turns: most wait for whole generations before their first token
 
 LOAD = dict(concurrency=[8], requests=8, prompt_tokens=16, max_new_tokens=64)
 measured = []
