@@ -34,7 +34,7 @@ class GenerationGoals(Exercise):
         "en": ("Greedy decoding (do_sample=False, no temperature) always picks the most likely token. Setting "
                "temperature, top_k or top_p turns sampling on; a fixed seed makes a sample repeat, so leave it "
                "out when you want variety. max_new_tokens caps the length."),
-        "zh": ("贪心解码（do_sample=False，不设 temperature）总是选概率最高的 token。设置 temperature、top_k 或 "
+        "zh": ("贪心解码（do_sample=False，不设 temperature）总是选概率最高的词元。设置 temperature、top_k 或 "
                "top_p 会开启采样；固定的 seed 会让采样结果重复，想要多样性就不要设 seed。max_new_tokens 限制长度。"),
     }
     solution_code: ClassVar[str] = SOLUTION
@@ -102,14 +102,14 @@ class GenerationGoals(Exercise):
                     f"`varied` gave {len(texts)} distinct replies over {GOAL_RUNS} seeds: raise the temperature "
                     "or top_p so that more tokens stay possible",
                     f"`varied` 在 {GOAL_RUNS} 个 seed 下只得到 {len(texts)} 种回复：请提高 temperature 或 top_p，"
-                    "让更多 token 有机会被选中")
+                    "让更多词元有机会被选中")
 
     def _check_short(self, generator: Any, settings: dict) -> None:
         result = self._run(generator, settings, LONG_ANSWER_PROMPT, cap=False)
         self.expect(result.generated_tokens <= SHORT_MAX_TOKENS,
                     f"`short` let the reply to {LONG_ANSWER_PROMPT!r} run to {result.generated_tokens} tokens "
                     f"(goal: at most {SHORT_MAX_TOKENS}): cap max_new_tokens",
-                    f"`short` 让 {LONG_ANSWER_PROMPT!r} 的回复长达 {result.generated_tokens} 个 token"
+                    f"`short` 让 {LONG_ANSWER_PROMPT!r} 的回复长达 {result.generated_tokens} 个词元"
                     f"（目标：最多 {SHORT_MAX_TOKENS} 个）：请限制 max_new_tokens")
         self.expect(result.text.strip(), "`short` gave an empty reply: allow at least one token",
-                    "`short` 得到了空回复：请至少允许生成一个 token")
+                    "`short` 得到了空回复：请至少允许生成一个词元")

@@ -45,7 +45,7 @@ class CreatePipeline(Exercise):
                "under torch.no_grad(), and decode the argmax of the LAST position."),
         "zh": ("pipeline('text-generation', model=MODEL, device=..., dtype=...) 接受设备和精度；设置 "
                "tokenizer.padding_side = 'left'。用 tokenizer.apply_chat_template(messages, tokenize=False, "
-               "add_generation_prompt=True) 套用对话模板，再以 add_special_tokens=False、return_tensors='pt' "
+               "add_generation_prompt=True) 套用聊天模板，再以 add_special_tokens=False、return_tensors='pt' "
                "分词；在 torch.no_grad() 下调用 my_pipe.model(input_ids).logits，并解码**最后一个**位置的 argmax。"),
     }
     solution_code: ClassVar[str] = SOLUTION
@@ -63,11 +63,11 @@ class CreatePipeline(Exercise):
         expected = tokenizer.decode(int(logits[0, -1].float().argmax()))
         self.expect(isinstance(next_token, str),
                     f"`next_token` should be text (a str), got {type(next_token).__name__}: decode the token id",
-                    f"`next_token` 应为文本（str），实际是 {type(next_token).__name__}：请解码 token id")
+                    f"`next_token` 应为文本（str），实际是 {type(next_token).__name__}：请解码词元 id")
         self.expect(next_token == expected,
                     f"`next_token` is {next_token!r}, but the most likely next token after the prompt is "
                     f"{expected!r}: take the argmax of logits[0, -1] (the last position) and decode it",
-                    f"`next_token` 是 {next_token!r}，但提示词之后最可能的下一个 token 是 {expected!r}："
+                    f"`next_token` 是 {next_token!r}，但提示词之后最可能的下一个词元是 {expected!r}："
                     f"对 logits[0, -1]（最后一个位置）取 argmax 再解码")
 
     def _check_pipeline(self, pipe: Any, device: Any, dtype: Any, reference: Any) -> None:
@@ -88,7 +88,7 @@ class CreatePipeline(Exercise):
                     f"`my_pipe` 的权重精度是 {pipe.model.dtype}，练习要求 {dtype}：请传入 dtype=EX1_DTYPE")
         self.expect(pipe.tokenizer.padding_side == "left" and pipe.tokenizer.pad_token is not None,
                     "set up batching: tokenizer.padding_side = 'left' and a pad token (the EOS token will do)",
-                    "请为批处理做准备：tokenizer.padding_side = 'left'，并设置填充 token（可用 EOS token）")
+                    "请为批处理做准备：tokenizer.padding_side = 'left'，并设置填充词元（可用 EOS 词元）")
 
     def _check_input_ids(self, input_ids: Any, tokenizer: Any, question: str, torch: Any) -> None:
         self.expect(isinstance(input_ids, torch.Tensor) and input_ids.dim() == 2 and input_ids.shape[0] == 1,
@@ -102,12 +102,12 @@ class CreatePipeline(Exercise):
         bare = tokenizer(question, add_special_tokens=False)["input_ids"]
         self.expect(got != bare and len(got) > len(bare),
                     f"`input_ids` holds only the question ({len(got)} tokens): apply the chat template first",
-                    f"`input_ids` 只包含问题本身（{len(got)} 个 token）：请先套用对话模板")
+                    f"`input_ids` 只包含问题本身（{len(got)} 个词元）：请先套用聊天模板")
         self.expect(got in accepted,
                     f"`input_ids` ({len(got)} tokens) is not EX1_QUESTION formatted with the chat template "
                     f"({len(accepted[0])} tokens): apply_chat_template(..., add_generation_prompt=True)",
-                    f"`input_ids`（{len(got)} 个 token）不是套用对话模板后的 EX1_QUESTION（{len(accepted[0])} 个 "
-                    "token）：请用 apply_chat_template(..., add_generation_prompt=True)")
+                    f"`input_ids`（{len(got)} 个词元）不是套用聊天模板后的 EX1_QUESTION（{len(accepted[0])} 个 "
+                    "词元）：请用 apply_chat_template(..., add_generation_prompt=True)")
 
     def _check_logits(self, logits: Any, input_ids: Any, model: Any, dtype: Any, torch: Any) -> None:
         want = (1, input_ids.shape[1], model.config.vocab_size)

@@ -41,7 +41,7 @@ class Tuning(Exercise):
                "to take turns (throughput falls, time to first token climbs); a max_batch_size above 8 changes "
                "nothing measurable. Measure both replicas yourself with run_bench_async before you predict."),
         "zh": ("选一个负载真正会触及的预算：8 个并发请求时，max_batch_size=1 迫使它们排队轮流执行（吞吐量下降，"
-               "首 token 延迟上升）；而大于 8 的 max_batch_size 不会带来可测量的变化。预测之前，先用 "
+               "首词元延迟上升）；而大于 8 的 max_batch_size 不会带来可测量的变化。预测之前，先用 "
                "run_bench_async 亲自测量两个副本。"),
     }
     solution_code: ClassVar[str] = SOLUTION
