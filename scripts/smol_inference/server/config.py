@@ -37,6 +37,12 @@ BATCH_TOTAL_SEQUENCES = 16
 DISCONNECT_POLL_S = 0.05
 #: How long the idle model thread sleeps before looking at the queue again (seconds).
 IDLE_WAIT_S = 0.05
+#: Prompt tokens the incremental detokeniser decodes before the first new token, so that a
+#: SentencePiece leading space survives (TGI: prefix_offset = input length - 5).
+DETOKENIZE_CONTEXT_TOKENS = 5
+#: top-p and typical-p look for the tokens they keep among this many candidates first; only a row
+#: whose candidates hold less than top_p (typical_p) of the probability pays for a full-vocabulary sort.
+NUCLEUS_CANDIDATES = 1024
 #: SSE keep-alive comment interval, as TGI (seconds).
 KEEP_ALIVE_S = 15.0
 #: After SIGTERM, how long requests already admitted may run before they are failed (seconds). Below
