@@ -112,17 +112,18 @@ def test_generation_goals_correct_and_wrong(generator: Any, capsys: pytest.Captu
     ex2 = lesson1(generator)[1]
     namespace = filled(ex2)
     assert ex2.check() is True and "correct" in capsys.readouterr().out
-    right = {name: namespace[name] for name in ex2.names}
-    wrong_answers = [
-        ({"short": {}}, r"`short` let the reply .* run to \d+ tokens"),                    # no cap
-        ({"varied": {"temperature": 1.2, "seed": 7}}, "`varied` fixes seed=7"),
-        ({"deterministic": {"temperature": 1.5}}, "`deterministic`"),                      # samples, no seed
-        ({"short": "8 tokens"}, "`short` should be a dict"),
+    wrong_answers = [  # each goal's check on its own: the goals before it would pass again
+        (ex2._check_short, {}, r"`short` let the reply .* run to \d+ tokens"),                  # no cap
+        (ex2._check_varied, {"temperature": 1.2, "seed": 7}, "`varied` fixes seed=7"),
+        (ex2._check_varied, {"max_new_tokens": 8}, "`varied` decodes greedily"),
+        (ex2._check_deterministic, {"temperature": 1.5}, "`deterministic`"),                    # samples, no seed
     ]
-    for change, message in wrong_answers:
-        namespace.update(right, **change)
+    for stage, settings, message in wrong_answers:
         with pytest.raises(AssertionError, match=message):
-            ex2.check()
+            stage(generator, settings)
+    namespace["short"] = "8 tokens"
+    with pytest.raises(AssertionError, match="`short` should be a dict"):
+        ex2.check()
 
 
 def wrong_app(bounded: bool, off_loop: bool) -> Any:

@@ -15,7 +15,7 @@ HTTP_TIMEOUT_S = 120.0
 #: How long a check waits for a held model to be reached, or for a state to appear (seconds).
 WAIT_S = 60.0
 #: Polling interval while a check waits for a held server to reach a state (seconds).
-POLL_S = 0.02
+POLL_S = 0.05
 #: A /health probe must answer within this while generations are held (seconds). A server whose event
 #: loop is blocked never answers while the model is held, so this only bounds the wait.
 HEALTH_PROBE_S = 10.0
