@@ -77,11 +77,14 @@ GAUGE_SETTLE_S = 0.5
 #: TTFT load: streaming requests at this concurrency, this many new tokens each (long enough that the
 #: whole request takes far longer than its first token).
 TTFT_LOAD = {"requests": 8, "concurrency": 4, "prompt_tokens": 16, "max_new_tokens": 64}
-#: Histogram TTFT (queue p50 + prefill p50) agrees with client TTFT p50 within TTFT_ABS_S or within a
-#: factor TTFT_FACTOR. The client also pays for HTTP, validation and tokenisation (about 50 ms on a busy
-#: 2-core machine with the bundled model), and bucket interpolation blurs the histograms (server/metrics.py).
+#: Histogram TTFT (queue p50 + prefill p50) agrees with client TTFT p50 when it lies between
+#: client - TTFT_BELOW_S (clients also pay for HTTP, validation and tokenisation: about 50 ms on a busy
+#: 2-core machine with the bundled model) and TTFT_FACTOR * client + TTFT_ABOVE_S (bucket interpolation
+#: can round each quantile up to its bucket's edge; buckets in server/metrics.py). A whole-request
+#: duration is several times the TTFT at this length, so it lands above.
+TTFT_BELOW_S = 0.15
 TTFT_FACTOR = 2.0
-TTFT_ABS_S = 0.15
+TTFT_ABOVE_S = 0.02
 #: Load spread: requests, in flight at once, and the fewest each of two replicas must serve.
 SPREAD_REQUESTS = 16
 SPREAD_CONCURRENCY = 8
