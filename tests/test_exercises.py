@@ -158,7 +158,6 @@ def wrong_app(bounded: bool, off_loop: bool) -> Any:
 def test_web_server_correct_and_wrong(generator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from smol_inference.exercises import web_server
 
-    monkeypatch.setattr(web_server, "HEALTH_PROBE_S", 2.0)  # the blocked probe gives up sooner
     ex3 = lesson1(generator)[2]
     namespace = filled(ex3)
     assert ex3.check() is True
@@ -166,5 +165,6 @@ def test_web_server_correct_and_wrong(generator: Any, monkeypatch: pytest.Monkey
     with pytest.raises(AssertionError, match=re.escape("max_new_tokens=100000 answered")):
         ex3.check()
     namespace["make_app"] = wrong_app(bounded=True, off_loop=False)
+    monkeypatch.setattr(web_server, "HEALTH_PROBE_S", 2.0)  # a blocked loop never answers: give up sooner
     with pytest.raises(AssertionError, match="blocks the event loop"):
         ex3.check()
