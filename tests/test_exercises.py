@@ -91,16 +91,16 @@ def test_pipeline_correct_and_wrong(generator: Any, capsys: pytest.CaptureFixtur
     namespace = filled(ex1)
     assert ex1.check() is True and "正确" in capsys.readouterr().out
     right = {name: namespace[name] for name in ex1.names}
-    pipe, input_ids, logits = right["my_pipe"], right["input_ids"], right["logits"]
+    pipe, logits = right["my_pipe"], right["my_logits"]
     from transformers import pipeline
 
     wrong_answers = {
         "精度": {"my_pipe": pipeline("text-generation", model=TINY_MODEL, device=generator.device)},  # float32
-        "聊天模板": {"input_ids": pipe.tokenizer("What is the capital of France?", return_tensors="pt")["input_ids"]},
-        "所有位置": {"logits": logits[:, -1]},                                      # only the last position
-        "最后一个": {"next_token": pipe.tokenizer.decode(int(logits[0, 0].argmax()))
-                   if pipe.tokenizer.decode(int(logits[0, 0].argmax())) != right["next_token"] else "?"},
-        "前向计算": {"logits": torch.zeros_like(logits)},
+        "聊天模板": {"my_input_ids": pipe.tokenizer("What is the capital of France?", return_tensors="pt")["input_ids"]},
+        "所有位置": {"my_logits": logits[:, -1]},                                      # only the last position
+        "最后一个": {"my_next_token": pipe.tokenizer.decode(int(logits[0, 0].argmax()))
+                   if pipe.tokenizer.decode(int(logits[0, 0].argmax())) != right["my_next_token"] else "?"},
+        "前向计算": {"my_logits": torch.zeros_like(logits)},
     }
     for needle, change in wrong_answers.items():
         namespace.update(right, **change)

@@ -28,13 +28,14 @@ from .config import ENV_SOLUTIONS, LANGUAGES
 T = TypeVar("T")
 
 TEXT = {
-    "en": {"label": "Exercise {n}", "sep": ": ", "not_done": "not done yet", "correct": "correct",
+    "en": {"label": "Exercise {n}", "sep": ": ", "aside": " ({more}).", "not_done": "not done yet",
+           "correct": "correct",
            "todo": "define {names} in the exercise cell, then run this check again",
            "more": "ex{n}.hint() gives a hint, ex{n}.solution() shows the worked solution",
            "filled": "filled from the worked solution (COURSE_SOLUTIONS=1)",
            "unfilled": "COURSE_SOLUTIONS=1 but {names} is missing: the cell did not call ex{n}.fill()",
            "hint": "Hint", "solution": "Worked solution (copy it into the exercise cell to run it):"},
-    "zh": {"label": "练习 {n}", "sep": "：", "not_done": "尚未完成", "correct": "正确",
+    "zh": {"label": "练习 {n}", "sep": "：", "aside": "（{more}）。", "not_done": "尚未完成", "correct": "正确",
            "todo": "请在练习单元格中定义 {names}，然后再次运行本检查",
            "more": "ex{n}.hint() 给出提示，ex{n}.solution() 显示参考答案",
            "filled": "已由参考答案填写（COURSE_SOLUTIONS=1）",
@@ -131,14 +132,14 @@ class Exercise:
         try:
             self._check()
         except NotDone as missing:
-            names = ", ".join(f"`{name}`" for name in missing.names)
+            names = ("、" if self.language == "zh" else ", ").join(f"`{name}`" for name in missing.names)
             if solutions_enabled():
                 raise AssertionError(f"{label}{sep}{self._text('unfilled', names=names)}") from None
-            print(f"{label}{sep}{self._text('not_done')}{sep}{self._text('todo', names=names)} "
-                  f"({self._text('more')}).")
+            print(f"{label}{sep}{self._text('not_done')}{sep}{self._text('todo', names=names)}"
+                  f"{self._text('aside', more=self._text('more'))}")
             return False
         except AssertionError as wrong:
-            raise AssertionError(f"{label}{sep}{wrong} ({self._text('more')})") from None
+            raise AssertionError(f"{label}{sep}{wrong}{self._text('aside', more=self._text('more'))}") from None
         print(f"{label}{sep}{self._text('correct')}{'.' if self.language == 'en' else '。'}")
         return True
 

@@ -2,8 +2,8 @@
 
 The learner builds `my_pipe` with `transformers.pipeline` on the device and dtype the exercise asks
 for (EX1_DEVICE, EX1_DTYPE), then runs the stages the pipeline hides: tokenise (chat template and
-tokenizer -> `input_ids` [1, prompt_len]), one forward pass (`logits` [1, prompt_len, vocab_size]),
-decode (the most likely next token as text, `next_token`). The check recomputes each stage from the
+tokenizer -> `my_input_ids` [1, prompt_len]), one forward pass (`my_logits` [1, prompt_len, vocab_size]),
+decode (the most likely next token as text, `my_next_token`). The check recomputes each stage from the
 learner's own pipeline. inference_pipeline.md, "Inside the pipeline".
 """
 
@@ -24,19 +24,19 @@ if my_pipe.tokenizer.pad_token is None:
 
 messages = [{"role": "user", "content": EX1_QUESTION}]
 prompt = my_pipe.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-input_ids = my_pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
-input_ids = input_ids.to(my_pipe.device)  # [1, prompt_len]
+my_input_ids = my_pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+my_input_ids = my_input_ids.to(my_pipe.device)  # [1, prompt_len]
 with torch.no_grad():
-    logits = my_pipe.model(input_ids).logits  # [1, prompt_len, vocab_size]
-next_token = my_pipe.tokenizer.decode(int(logits[0, -1].argmax()))
-print(tuple(input_ids.shape), tuple(logits.shape), repr(next_token))
+    my_logits = my_pipe.model(my_input_ids).logits  # [1, prompt_len, vocab_size]
+my_next_token = my_pipe.tokenizer.decode(int(my_logits[0, -1].argmax()))
+print(tuple(my_input_ids.shape), tuple(my_logits.shape), repr(my_next_token))
 '''
 
 
 class CreatePipeline(Exercise):
-    """Check `my_pipe`, `input_ids`, `logits`, `next_token` against EX1_DEVICE, EX1_DTYPE, EX1_QUESTION."""
+    """Check `my_pipe`, `my_input_ids`, `my_logits`, `my_next_token` against EX1_DEVICE, EX1_DTYPE, EX1_QUESTION."""
 
-    names: ClassVar[tuple[str, ...]] = ("my_pipe", "input_ids", "logits", "next_token")
+    names: ClassVar[tuple[str, ...]] = ("my_pipe", "my_input_ids", "my_logits", "my_next_token")
     hints: ClassVar[dict[str, str]] = {
         "en": ("pipeline('text-generation', model=MODEL, device=..., dtype=...) takes the device and dtype; "
                "set tokenizer.padding_side = 'left'. Format the question with "
@@ -62,12 +62,12 @@ class CreatePipeline(Exercise):
         self._check_logits(logits, input_ids, model, dtype, torch)
         expected = tokenizer.decode(int(logits[0, -1].float().argmax()))
         self.expect(isinstance(next_token, str),
-                    f"`next_token` should be text (a str), got {type(next_token).__name__}: decode the token id",
-                    f"`next_token` 应为文本（str），实际是 {type(next_token).__name__}：请解码词元 id")
+                    f"`my_next_token` should be text (a str), got {type(next_token).__name__}: decode the token id",
+                    f"`my_next_token` 应为文本（str），实际是 {type(next_token).__name__}：请解码词元 id")
         self.expect(next_token == expected,
-                    f"`next_token` is {next_token!r}, but the most likely next token after the prompt is "
+                    f"`my_next_token` is {next_token!r}, but the most likely next token after the prompt is "
                     f"{expected!r}: take the argmax of logits[0, -1] (the last position) and decode it",
-                    f"`next_token` 是 {next_token!r}，但提示词之后最可能的下一个词元是 {expected!r}："
+                    f"`my_next_token` 是 {next_token!r}，但提示词之后最可能的下一个词元是 {expected!r}："
                     f"对 logits[0, -1]（最后一个位置）取 argmax 再解码")
 
     def _check_pipeline(self, pipe: Any, device: Any, dtype: Any, reference: Any) -> None:
@@ -92,38 +92,38 @@ class CreatePipeline(Exercise):
 
     def _check_input_ids(self, input_ids: Any, tokenizer: Any, question: str, torch: Any) -> None:
         self.expect(isinstance(input_ids, torch.Tensor) and input_ids.dim() == 2 and input_ids.shape[0] == 1,
-                    f"`input_ids` should be a tensor of shape [1, prompt_len], got {_shape(input_ids)}: "
+                    f"`my_input_ids` should be a tensor of shape [1, prompt_len], got {_shape(input_ids)}: "
                     "tokenize with return_tensors='pt'",
-                    f"`input_ids` 应为形状 [1, prompt_len] 的张量，实际是 {_shape(input_ids)}：分词时传入 return_tensors='pt'")
+                    f"`my_input_ids` 应为形状 [1, prompt_len] 的张量，实际是 {_shape(input_ids)}：分词时传入 return_tensors='pt'")
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
                                                add_generation_prompt=True)
         accepted = [tokenizer(prompt, add_special_tokens=flag)["input_ids"] for flag in (False, True)]
         got = input_ids[0].tolist()
         bare = tokenizer(question, add_special_tokens=False)["input_ids"]
         self.expect(got != bare and len(got) > len(bare),
-                    f"`input_ids` holds only the question ({len(got)} tokens): apply the chat template first",
-                    f"`input_ids` 只包含问题本身（{len(got)} 个词元）：请先套用聊天模板")
+                    f"`my_input_ids` holds only the question ({len(got)} tokens): apply the chat template first",
+                    f"`my_input_ids` 只包含问题本身（{len(got)} 个词元）：请先套用聊天模板")
         self.expect(got in accepted,
-                    f"`input_ids` ({len(got)} tokens) is not EX1_QUESTION formatted with the chat template "
+                    f"`my_input_ids` ({len(got)} tokens) is not EX1_QUESTION formatted with the chat template "
                     f"({len(accepted[0])} tokens): apply_chat_template(..., add_generation_prompt=True)",
-                    f"`input_ids`（{len(got)} 个词元）不是套用聊天模板后的 EX1_QUESTION（{len(accepted[0])} 个 "
+                    f"`my_input_ids`（{len(got)} 个词元）不是套用聊天模板后的 EX1_QUESTION（{len(accepted[0])} 个 "
                     "词元）：请用 apply_chat_template(..., add_generation_prompt=True)")
 
     def _check_logits(self, logits: Any, input_ids: Any, model: Any, dtype: Any, torch: Any) -> None:
         want = (1, input_ids.shape[1], model.config.vocab_size)
         self.expect(isinstance(logits, torch.Tensor) and tuple(logits.shape) == want,
-                    f"`logits` should have shape [1, prompt_len, vocab_size] = {list(want)}, got {_shape(logits)}: "
+                    f"`my_logits` should have shape [1, prompt_len, vocab_size] = {list(want)}, got {_shape(logits)}: "
                     "keep every position of model(input_ids).logits",
-                    f"`logits` 的形状应为 [1, prompt_len, vocab_size] = {list(want)}，实际是 {_shape(logits)}："
+                    f"`my_logits` 的形状应为 [1, prompt_len, vocab_size] = {list(want)}，实际是 {_shape(logits)}："
                     "请保留 model(input_ids).logits 的所有位置")
         self.expect(logits.dtype == dtype,
-                    f"`logits` are {logits.dtype}: compute them with my_pipe.model (weights in {dtype})",
-                    f"`logits` 的精度是 {logits.dtype}：请用 my_pipe.model（{dtype} 权重）计算")
+                    f"`my_logits` are {logits.dtype}: compute them with my_pipe.model (weights in {dtype})",
+                    f"`my_logits` 的精度是 {logits.dtype}：请用 my_pipe.model（{dtype} 权重）计算")
         with torch.no_grad():
             again = model(input_ids.to(model.device)).logits
         self.expect(torch.allclose(again.float().cpu(), logits.detach().float().cpu(), atol=1e-2, rtol=1e-2),
-                    "`logits` differ from my_pipe.model(input_ids).logits: run the forward pass on `input_ids`",
-                    "`logits` 与 my_pipe.model(input_ids).logits 不一致：请在 `input_ids` 上做前向计算")
+                    "`my_logits` differ from my_pipe.model(input_ids).logits: run the forward pass on `my_input_ids`",
+                    "`my_logits` 与 my_pipe.model(input_ids).logits 不一致：请在 `my_input_ids` 上做前向计算")
 
 
 def _shape(value: Any) -> str:

@@ -2,8 +2,8 @@
 
 The learner picks `tuned_flags` (TGI launcher budget flags such as `max_batch_size` or
 `max_batch_prefill_tokens`) and `prediction` ({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" |
-"down"}; TTFT as the server's histograms give it). The check starts two course-server replicas on one copy of the model -- default flags and the
-learner's -- runs the same load on both, interleaved for TUNE_ROUNDS rounds (each arm keeps its best
+"down"}; TTFT as the server's histograms give it). The check starts two course-server replicas
+on one copy of the model -- default flags and the learner's -- runs the same load on both, interleaved for TUNE_ROUNDS rounds (each arm keeps its best
 round, so a slow moment on a busy machine hurts neither), and accepts a prediction only when the
 measured ratio moves that way by at least TUNE_MARGIN. text_generation_inference.md, "Tuning".
 """
@@ -74,7 +74,8 @@ class Tuning(Exercise):
         from ..server import ServerConfig
 
         self.expect(isinstance(flags, dict) and flags,
-                    f"`tuned_flags` should be a non-empty dict of launcher flags, e.g. dict(max_batch_size=1), got {flags!r}",
+                    "`tuned_flags` should be a non-empty dict of launcher flags, e.g. dict(max_batch_size=1), "
+                    f"got {flags!r}",
                     f"`tuned_flags` 应为非空的启动参数 dict，例如 dict(max_batch_size=1)，实际是 {flags!r}")
         unknown = sorted(set(flags) - set(BUDGET_FLAGS))
         self.expect(not unknown,
