@@ -84,6 +84,7 @@ class Deploy(Exercise):
                                                 "parameters": {"max_new_tokens": 8}})
         body = json_body(response)
         self.expect(response.status_code == 422 and body.get("error_type") == "validation"
+                    and str(body.get("error", "")).startswith("Input validation error")
                     and f"{limit} tokens" in str(body.get("error", "")),
                     f"a prompt of {LONG_PROMPT_WORDS} words got {response.status_code} {response.text[:200]!r}; "
                     f"a replica with max_input_tokens={limit} answers 422 with TGI's validation error naming the limit",
