@@ -76,10 +76,10 @@ def test_completion_fields_that_cannot_be_honoured_are_refused_by_name(http, ext
     assert field in refused(http.post("/v1/completions", json={"prompt": "Hi", "max_tokens": 1, **extra}))
 
 
-@pytest.mark.parametrize("field", ["tools", "tool_choice", "tool_prompt", "functions", "response_format"])
-def test_structured_output_fields_are_refused_in_one_place(http, field):
-    value = "auto" if field in ("tool_choice", "tool_prompt") else {"type": "json_object"} \
-        if field == "response_format" else [{"type": "function"}]
+@pytest.mark.parametrize("field", ["functions", "function_call"])
+def test_deprecated_function_fields_are_refused_in_one_place(http, field):
+    """`tools`, `tool_choice`, `tool_prompt` and `response_format` are honoured (tests/test_tool_calling.py)."""
+    value = "auto" if field == "function_call" else [{"name": "f"}]
     error = http.post("/v1/chat/completions", json={**GREEDY, field: value}).json()["error"]
     assert f"`{field}` is not supported" in error
 

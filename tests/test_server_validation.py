@@ -35,7 +35,7 @@ RULES = [
     ({"best_of": 2, "do_sample": True, "seed": 1}, "`seed` must not be set when `best_of` > 1"),
     ({"truncate": 0}, "`truncate` must be strictly positive and less than 511. Given: 0"),
     ({"truncate": 10**6}, "`truncate` must be strictly positive and less than 511"),
-    ({"grammar": {"type": "json", "value": {}}}, "`grammar` is not supported"),
+    ({"grammar": {"type": "json", "value": {}}}, "grammar is not valid: Grammar must have a 'properties' field"),
     ({"watermark": True}, "`watermark` is not supported"),
     ({"stop": [""]}, "`stop` sequences cannot be empty"),
     ({"adapter_id": "lora"}, "`adapter_id` is not supported"),

@@ -87,9 +87,21 @@ class _OpenAIHeader(BaseModel):
     object: str
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str                   # a JSON object as a string (OpenAI)
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: str
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
     role: str
-    content: str
+    content: str | None              # null when the answer is tool_calls
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChatChoice(BaseModel):
@@ -132,9 +144,22 @@ class StreamResponse(BaseModel):
     details: StreamDetails | None
 
 
+class DeltaFunction(BaseModel):
+    name: str | None = None          # in the first delta of a call only
+    arguments: str | None = None     # the next piece of the arguments string
+
+
+class DeltaToolCall(BaseModel):
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: DeltaFunction
+
+
 class ChatDelta(BaseModel):
     role: str
-    content: str
+    content: str | None
+    tool_calls: list[DeltaToolCall] | None = None
 
 
 class ChatChunkChoice(BaseModel):

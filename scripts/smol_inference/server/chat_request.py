@@ -81,10 +81,15 @@ def template_messages(body: ChatRequest) -> list[dict[str, Any]]:
     return out
 
 
-def chat_prompt(tokenizer: Any, body: ChatRequest) -> str:
-    """The templated prompt; 422 `template_error` when the model's template refuses the conversation."""
-    messages = template_messages(body)
+def chat_prompt(tokenizer: Any, body: ChatRequest, plan: Any = None) -> str:
+    """The templated prompt; 422 `template_error` when the model's template refuses the conversation.
+    `plan` (chat_tools.ChatPlan) carries the messages with the tools appended, and the tools for a
+    template that renders them itself."""
+    messages = plan.messages if plan is not None else template_messages(body)
     try:
+        if plan is not None and plan.template_tools:
+            return tokenizer.apply_chat_template(messages, tools=plan.template_tools, tokenize=False,
+                                                 add_generation_prompt=True)
         return render_chat(tokenizer, messages)
     except Exception as exc:  # noqa: BLE001 - jinja errors of any kind are the template's fault
         raise ApiError("template_error", str(exc)) from None

@@ -54,6 +54,12 @@ DRAIN_POLL_S = 0.05
 ENGINE_STOP_S = 10.0
 #: After the grace period, how long uvicorn waits for the last responses to be written (seconds).
 SHUTDOWN_CLOSE_S = 5.0
+#: Compiled grammars kept per tokenizer (LRU by type and value; engine/grammar.py).
+GRAMMAR_CACHE_SIZE = 64
+#: TGI's default `tool_prompt` (router/src/lib.rs, `default_tool_prompt`), appended after the tools.
+DEFAULT_TOOL_PROMPT = ("\nGiven the functions available, please respond with a JSON for a function call with its "
+                       "proper arguments that best answers the given prompt. Respond in the format {name: function "
+                       "name, parameters: dictionary of argument name and its value}.Do not use variables.\n")
 DTYPES = ("float32", "float16", "bfloat16")
 
 

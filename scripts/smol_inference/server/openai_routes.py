@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from . import responses
+from . import chat_tools, responses, structured
 from .chat_request import chat_prompt, check_chat, check_completion, parameters, top_n
 from .errors import ApiError
 from .engine.stopping import RULE_OPENAI, StopStreamer
@@ -53,12 +54,15 @@ async def collect(service: Service, valid: ValidRequest, request: Request, timin
     return seq, ticket.top
 
 
-def chat_valid(service: Service, body: ChatRequest) -> ValidRequest:
-    """The chat fields checked (chat_request.py), the template applied, then TGI's validation."""
+def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, chat_tools.ChatPlan]:
+    """The chat fields checked (chat_request.py), response_format/tools planned (chat_tools.py), the
+    template applied, then TGI's validation; the plan's grammar goes with the request."""
     check_chat(body)
     tokenizer = service.engine.tokenizer
-    return validate(chat_prompt(tokenizer, body), parameters(body, top_n(body)), service.config, tokenizer,
-                    stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
+    plan = chat_tools.plan_chat(body, tokenizer)
+    valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
+                     stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
+    return replace(valid, grammar=plan.grammar), plan
 
 
 @router.post("/v1/chat/completions", tags=["OpenAI"])
@@ -68,9 +72,14 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     timing = Timing(start=time.perf_counter())
     permit = service.admit()
     try:
-        valid = checked(service, lambda: chat_valid(service, body))
+        valid, plan = checked(service, lambda: chat_valid(service, body))
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
+        if plan.tools is not None:                              # the answer is a tool call
+            from .tool_answer import tool_answer
+            response = await tool_answer(request, service, body, valid, permit, timing, model)
+            permit = None if body.stream else permit
+            return response
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             stream = chat_stream(service, valid, permit, timing, model, include_usage, bool(body.logprobs))
@@ -129,10 +138,13 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
             service.fail(exc)
             raise exc
         checked(service, lambda: check_completion(body))
+        grammar = checked(service, lambda: structured.checked(structured.response_format_grammar(
+            body.response_format), service.engine.tokenizer))
         valids = [checked(service, lambda p=p: validate(p, parameters(body), service.config,
                                                         service.engine.tokenizer, stream=body.stream,
                                                         stop_rule=RULE_OPENAI))
                   for p in prompts]
+        valids = [replace(v, grammar=grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:
@@ -223,7 +235,7 @@ async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
     service = service_of(request)
     check_chat(body)
     check_parameters(parameters(body, top_n(body)), service.config)
-    text = chat_prompt(service.engine.tokenizer, body)
+    text = chat_prompt(service.engine.tokenizer, body, chat_tools.plan_chat(body, service.engine.tokenizer))
     encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     return {"tokenize_response": byte_offsets(text, encoding), "templated_text": text}
 

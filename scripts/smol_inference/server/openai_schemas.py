@@ -62,13 +62,20 @@ class ChatRequest(_OpenAIBody):
     top_logprobs: int | None = doc_range(minimum=0)
     modalities: list[str] | None = None
     # Structured output and tools: refused or honoured in structured.py, the one place that reads them.
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    tool_prompt: str | None = None
-    parallel_tool_calls: bool | None = None
-    functions: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = Field(default=None, description=(
+        'Functions the model may call (OpenAI): [{"type": "function", "function": {"name", "description", '
+        '"parameters": <JSON Schema>}}]. The answer is `message.tool_calls` (streamed as `delta.tool_calls`).'))
+    tool_choice: str | dict[str, Any] | None = Field(default=None, description=(
+        '"auto" (default with tools; the model may answer in text), "none", "required", or '
+        '{"type": "function", "function": {"name": ...}}; an unknown name is a 422 tool_error.'))
+    tool_prompt: str | None = Field(default=None, description=(
+        "TGI: text appended after the tools in the last message (default: TGI's tool prompt)."))
+    parallel_tool_calls: bool | None = None              # accepted: at most one call is made per answer
+    functions: list[dict[str, Any]] | None = None        # OpenAI's deprecated form: refused (structured.py)
     function_call: str | dict[str, Any] | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = Field(default=None, description=(
+        'OpenAI {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}, '
+        'or TGI\'s grammar form {"type": "json" | "regex" | "json_schema", "value": ...}. Not with `tools`.'))
 
     def max_new_tokens(self) -> int | None:
         """`max_completion_tokens`, else `max_tokens` (TGI PR #2845 reads the first as an alias)."""
@@ -81,6 +88,8 @@ class CompletionRequest(_OpenAIBody):
     echo: bool | None = None
     best_of: int | None = doc_range(minimum=1, maximum=1)
     logprobs: int | None = None
+    response_format: dict[str, Any] | None = Field(default=None, description=(
+        'As on chat: {"type": "json_object"} or {"type": "json_schema", "json_schema": {...}}; every prompt.'))
 
     def prompts(self) -> list[str]:
         return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

@@ -71,7 +71,11 @@ class GenerateParameters(_Body):
     details: bool = False
     do_sample: bool = False
     frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
-    grammar: dict[str, Any] | None = None
+    grammar: dict[str, Any] | None = Field(default=None, description=(
+        'Constrained decoding (TGI GrammarType): {"type": "json", "value": <JSON Schema with properties>}, '
+        '{"type": "json_schema", "value": {"name": ..., "schema": ...}} or {"type": "regex", "value": <pattern>}. '
+        'A bad schema, an unsupported keyword or a bad pattern is a 422 "grammar is not valid: ...".'),
+        examples=[{"type": "json", "value": {"properties": {"location": {"type": "string"}}}}])
     max_new_tokens: int | None = doc_range(minimum=1)
     repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
     return_full_text: bool | None = None

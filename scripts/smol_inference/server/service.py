@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import errors
+from . import errors, structured
 from .config import DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
 from .errors import ApiError
@@ -123,7 +123,8 @@ class Service:
                 pass
 
         seq = Sequence(valid.input_ids, sampling, valid.stopping, emit, top_n_tokens=valid.top_n_tokens,
-                       prefill_details=valid.decoder_input_details)
+                       prefill_details=valid.decoder_input_details,
+                       grammar=structured.new_state(valid.grammar, self.engine.tokenizer))
         ticket = Ticket(seq)
         holder.append(ticket)
         self.engine.submit(seq)

@@ -34,6 +34,7 @@ class ValidRequest:
     top_n_tokens: int = 0
     return_full_text: bool = False
     seed_given: bool = False
+    grammar: Any = None                         # structured.py GrammarSpec: constrained decoding
 
     def __post_init__(self) -> None:
         if not self.input_ids or self.best_of < 1:
@@ -81,10 +82,12 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
         typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
         frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
+    grammar = structured.checked(structured.tgi_grammar(p.grammar), tokenizer)
     return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop), stop_rule), best_of=best_of,
                         details=p.details, decoder_input_details=p.decoder_input_details,
                         top_n_tokens=p.top_n_tokens or 0,
-                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
+                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None,
+                        grammar=grammar)
 
 
 def changes_distribution(p: GenerateParameters) -> bool:

@@ -82,6 +82,7 @@ class Sequence:
     finished_at: float | None = None
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
+    grammar: Any = None                        # engine/grammar.py GrammarState, or None
     detokenizer: Any = None                    # engine/detokenizer.py IncrementalDetokenizer
 
     def __post_init__(self) -> None:
