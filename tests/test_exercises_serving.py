@@ -133,3 +133,43 @@ def test_monitoring_not_done_and_wrong_types(capsys: pytest.CaptureFixture[str],
     ex3.namespace.update(pick_replica=min, retry_policy={"max_retries": 12})
     with pytest.raises(AssertionError, match="should be a RetryPolicy"):
         ex3.check()
+
+
+# ---- structured output and tools --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def endpoint(tiny_model: Any) -> Iterator[str]:
+    with ExitStack() as stack:
+        (server,) = start_replicas(stack, TINY_MODEL, tiny_model, {})
+        yield server.url
+
+
+def test_structured_tools_correct_and_wrong(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import httpx
+
+    from smol_inference.client.structured import tool_calls
+
+    with TGIClient(endpoint) as client:
+        ex4 = lesson2(ENDPOINT=endpoint, client=client, EX4_QUESTION="Give me a country and its capital as JSON.")[3]
+        namespace = ex4.namespace
+        run_code(ex4.solution_code, namespace)
+        assert ex4.check() is True and "correct" in capsys.readouterr().out
+        right = {name: namespace[name] for name in ex4.names}
+        tool = right["get_capital_tool"]
+        free_country = {**tool, "function": {**tool["function"], "parameters": {
+            "type": "object", "properties": {"country": {"type": "string", "maxLength": 12}}, "required": ["country"]}}}
+        namespace["extracted"] = right["extracted"].model_dump()
+        with pytest.raises(AssertionError, match="not a CountryFacts"):
+            ex4.check()
+        call = tool_calls(right["tool_messages"][-2])[0]
+        with httpx.Client(base_url=endpoint, timeout=60) as http:  # each stage on its own: fewer generations
+            with pytest.raises(AssertionError, match="give `country` an enum"):       # KeyError in get_capital
+                ex4._check_tool(http, free_country, right["get_capital"])
+            with pytest.raises(AssertionError, match="a tool message carries text"):
+                ex4._check_tool(http, tool, lambda country: {"capital": "Paris"})
+            for messages, message in (
+                    (right["tool_messages"][:-1], "should end with the assistant's message"),
+                    (right["tool_messages"][:-1] + [{**right["tool_messages"][-1], "content": "Rome"}],
+                     "the tool message should answer")):
+                with pytest.raises(AssertionError, match=message):
+                    ex4._check_round_trip(http, messages, right["get_capital"], call)

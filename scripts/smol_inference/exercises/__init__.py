@@ -22,7 +22,8 @@ __all__ = ["NOTEBOOKS", "Exercise", "NotDone", "exercises", "solutions_enabled"]
 NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "basic_pipeline_inference": ("pipeline_create:CreatePipeline", "generation_goals:GenerationGoals",
                                  "web_server:WebServer"),
-    "tgi_deployment": ("deploy:Deploy", "tuning:Tuning", "monitoring:Monitoring"),
+    "tgi_deployment": ("deploy:Deploy", "tuning:Tuning", "monitoring:Monitoring",
+                       "structured_tools:StructuredTools"),
 }
 
 
