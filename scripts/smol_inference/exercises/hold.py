@@ -23,8 +23,8 @@ class ModelHold:
     """Context manager: while inside, every forward pass of `model` waits for a permit.
 
     `step()` lets one pass through and waits for the next to arrive; `open()` lets every pass through
-    from then on; `entered` is set once a pass is waiting. `limit` stops (ForwardLimitReached) any pass beyond that
-    many, so an unbounded request cannot run for ever. Leaving the block opens the hold.
+    from then on; `entered` is set once a pass is waiting. `limit` stops (ForwardLimitReached) any
+    pass beyond that many, so an unbounded request cannot run for ever. Leaving the block opens the hold.
     """
 
     def __init__(self, model: Any, *, limit: int | None = None, held: bool = True) -> None:
