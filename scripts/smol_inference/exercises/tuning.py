@@ -3,8 +3,9 @@
 The learner picks `tuned_flags` (TGI launcher budget flags such as `max_batch_size` or
 `max_batch_prefill_tokens`) and `prediction` ({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" |
 "down"}; TTFT as the server's histograms give it). The check starts two course-server replicas
-on one copy of the model -- default flags and the learner's -- runs the same load on both, interleaved for TUNE_ROUNDS rounds (each arm keeps its best
-round, so a slow moment on a busy machine hurts neither), and accepts a prediction only when the
+on one copy of the model -- default flags and the learner's -- runs the same load on both,
+interleaved for TUNE_ROUNDS rounds (each arm keeps its best round, so a slow moment on a busy
+machine hurts neither), and accepts a prediction only when the
 measured ratio moves that way by at least TUNE_MARGIN. text_generation_inference.md, "Tuning".
 """
 
