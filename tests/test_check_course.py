@@ -557,3 +557,11 @@ def test_fences_inside_list_items() -> None:
     prose, blocks = cc.parse_markdown("1. Run:\n\n   ```python\n   x = 1\n   # not a heading\n   ```\n\n## Real\n")
     assert [(b.lang, b.code) for b in blocks] == [("python", "x = 1\n# not a heading")]
     assert cc.headings_and_anchors(prose)[0] == [(2, "Real", 8)]
+
+
+def test_unreadable_notebook_is_reported_not_a_traceback(course: Path) -> None:
+    for name in ("demo.ipynb", "demo_cn.ipynb"):
+        path = course / "notebooks" / name
+        path.write_text(path.read_text(encoding="utf-8").replace('"cells": [', '"cells": [\n<<<<<<< HEAD', 1),
+                        encoding="utf-8")
+        assert_fails(course, f"notebooks/{name}: cannot be read")

@@ -16,7 +16,11 @@ def check_pair(en: Path, zh: Path, root: Path, report: Report) -> str:
     """Staleness, headings, anchors and code of one pair; returns its parity status."""
     name = rel(zh, root)
     problems_before = len(report.errors)
-    header = read_header(zh)
+    try:
+        header = read_header(zh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # e.g. merge-conflict markers in a notebook
+        report.error(name, f"cannot be read: {exc}")
+        return "unreadable"
     m = HEADER_RE.match(header or "")
     stale = False
     if not m:
@@ -109,7 +113,11 @@ def check_parity(root: Path, report: Report) -> None:
             report.error(rel(en, root), f"missing Chinese twin {rel(zh, root)}")
             report.parity[rel(en, root)] = "missing twin"
             continue
-        report.parity[rel(en, root)] = check_pair(en, zh, root, report)
+        try:
+            report.parity[rel(en, root)] = check_pair(en, zh, root, report)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # the English file itself is unreadable
+            report.error(rel(en, root), f"cannot be read: {exc}")
+            report.parity[rel(en, root)] = "unreadable"
         if en.suffix == ".md" and en.name != "README.md":
             check_heading_anchors(en, root, report)
     zh_files = [p for p in root.glob("*.md") if is_zh(p)] + \
