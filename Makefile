@@ -50,7 +50,11 @@ check: setup
 test: setup system-deps
 	@if [ -f scripts/check_course.py ]; then $(PY) scripts/check_course.py; fi
 	$(PY) -m pytest tests $(PYTEST_ARGS)
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS); \
+	@# Every notebook twice: as shipped (each exercise check says "not done yet") and with the worked
+	@# solutions filled in (COURSE_SOLUTIONS=1: each check must say "correct"; smol_inference/exercises).
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  COURSE_SOLUTIONS= $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS) && \
+	  COURSE_SOLUTIONS=1 $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS); \
 	  else echo "no notebooks yet: nbval step skipped"; fi
 
 lab: setup
