@@ -58,6 +58,8 @@ SHELL_LANGS = {"bash", "sh", "shell", "console"}
 LESSON_TIMEOUT_S = 540
 #: The real model (135M parameters) generates far more slowly than the bundled one on 2 CPU cores.
 REAL_MODEL_TIMEOUT_FACTOR = 2
+#: `make test` caps the helpers' default reply length on the real-model pass (COURSE_MAX_NEW_TOKENS).
+ENV_REAL_PASS_MAX_NEW_TOKENS = "SMOL_REAL_PASS_MAX_NEW_TOKENS"
 SHELL_COMMAND_TIMEOUT_S = 120
 SERVER_START_TIMEOUT_S = 180
 LOOPBACK_RE = re.compile(r"(?:https?://)?(?:127\.0\.0\.1|localhost):(\d+)")
@@ -355,6 +357,8 @@ def run_in_subprocess(path: Path, tmp_dir: Path, model: str = MODELS[0]) -> tupl
     env = dict(os.environ, COURSE_MODEL=model, TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")
     env.pop("HF_HUB_OFFLINE", None)
+    if model != MODELS[0] and os.environ.get(ENV_REAL_PASS_MAX_NEW_TOKENS):
+        env["COURSE_MAX_NEW_TOKENS"] = os.environ[ENV_REAL_PASS_MAX_NEW_TOKENS]
     # Its own process group, so that on a timeout the servers it started go down with it.
     proc = subprocess.Popen([sys.executable, __file__, str(path), str(report_path)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

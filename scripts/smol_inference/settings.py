@@ -6,6 +6,7 @@ Every other module imports from here, so a port, a path or a model id is never h
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,8 +57,21 @@ DEFAULT_SERVER_PORT = 8080
 DEFAULT_WEBAPP_PORT = 8000
 
 #: Lesson 1 (pipeline helpers and web app): generation limits, shared with the webapp's validation.
-DEFAULT_MAX_NEW_TOKENS = 64
+#: $COURSE_MAX_NEW_TOKENS shortens the default reply (a slow CPU; `make test`'s real-model pass).
 MAX_NEW_TOKENS_LIMIT = 1024
+ENV_MAX_NEW_TOKENS = "COURSE_MAX_NEW_TOKENS"
+
+
+def _default_max_new_tokens(fallback: int = 64) -> int:
+    raw = os.environ.get(ENV_MAX_NEW_TOKENS, "").strip()
+    if not raw:
+        return fallback
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_NEW_TOKENS_LIMIT:
+        raise ValueError(f"${ENV_MAX_NEW_TOKENS} must be an integer from 1 to {MAX_NEW_TOKENS_LIMIT}, got {raw!r}")
+    return int(raw)
+
+
+DEFAULT_MAX_NEW_TOKENS = _default_max_new_tokens()
 MAX_STOP_SEQUENCES = 4
 #: How long a streaming reader waits for the next token before giving up.
 STREAM_TOKEN_TIMEOUT_S = 120.0
