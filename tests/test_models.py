@@ -120,3 +120,16 @@ def test_random_model_has_smollm2_135m_shape():
     model = models.build_random_model("smollm2-135m")
     n_params = sum(p.numel() for p in model.parameters())
     assert 130e6 < n_params < 140e6  # SmolLM2-135M, tied embeddings
+
+
+@pytest.mark.parametrize("value, expected", [("7", "7"), ("abc", "COURSE_MAX_NEW_TOKENS must be an integer from 1"),
+                                             ("0", "COURSE_MAX_NEW_TOKENS must be an integer from 1")])
+def test_course_max_new_tokens_sets_the_helpers_default(value, expected):
+    import subprocess
+    import sys
+
+    env = {**os.environ, settings.ENV_MAX_NEW_TOKENS: value}
+    done = subprocess.run([sys.executable, "-c", "from smol_inference import presets; "
+                           "print(presets.GenerationParams().max_new_tokens)"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert expected in (done.stdout if done.returncode == 0 else done.stderr)
