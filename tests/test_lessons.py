@@ -388,6 +388,7 @@ def run_in_subprocess(path: Path, tmp_dir: Path, model: str = MODELS[0]) -> tupl
 if __name__ != "__main__":
     import pytest
 
+    @pytest.mark.timeout(LESSON_TIMEOUT_S * REAL_MODEL_TIMEOUT_FACTOR + 60)  # the runner's own bound fires first
     @pytest.mark.parametrize("model", MODELS)
     @pytest.mark.parametrize("lesson", LESSONS)
     def test_lesson_runs(lesson: str, model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
