@@ -8,6 +8,7 @@ install can succeed (or reach the network) and the failure path is the one exerc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -38,7 +39,8 @@ def bare_python(tmp_path_factory) -> str:
 
 
 def run_cell(python: str, code: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([python, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}  # nothing importable
+    return subprocess.run([python, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_install_cells_are_identical_and_use_the_one_repository_address():
