@@ -105,9 +105,10 @@ def notebook(zh: bool) -> dict:
         md("# 演示\n\n见[课程](../lesson_cn.md#second-part)。" if zh
            else "# Demo\n\nSee [the lesson](../lesson.md#second-part)."),
         code("# 准备\nvalue = 41" if zh else "# setup\nvalue = 41"),
+        code('ex1, = exercises("demo", globals(), language="%s")' % ("zh" if zh else "en")),
         md("## 练习 1：加一" if zh else "## Exercise 1: add one"),
-        code("answer = value + 1"),
-        code("# 自检\nassert answer == 42" if zh else "# Self-check\nassert answer == 42"),
+        code("GIVEN = 1\nex1.fill()  # 参考答案\n# 在这里写代码" if zh else "GIVEN = 1\nex1.fill()  # worked solution\n# Your code here"),
+        code("ex1.check()\n# ex1.hint()" if zh else "ex1.check()\n# ex1.hint()"),
         md("## 下一步" if zh else "## Where next"),
     ]
     return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
@@ -192,7 +193,7 @@ def test_notebook_hash_ignores_outputs_and_metadata(course: Path) -> None:
     nb["metadata"]["colab"] = {"provenance": []}
     write_nb(path, nb)
     assert cc.content_hash(path) == before
-    nb["cells"][3]["source"] = ["answer = value + 2"]
+    nb["cells"][4]["source"] = ["answer = value + 2"]
     write_nb(path, nb)
     assert cc.content_hash(path) != before
 
@@ -319,12 +320,12 @@ def test_missing_code_block_and_no_run_marker_fail(course: Path) -> None:
 def test_mismatched_notebook_code_cell_fails(course: Path) -> None:
     path = course / "notebooks" / "demo_cn.ipynb"
     nb = read_nb(path)
-    nb["cells"][3]["source"] = ["answer = value + 1  # 注释可以翻译"]
+    nb["cells"][4]["source"] = ["GIVEN = 1  # 注释可以翻译\n", "ex1.fill()  # 参考答案"]
     write_nb(path, nb)
     assert not errors(course)
-    nb["cells"][3]["source"] = ["answer = 42"]
+    nb["cells"][4]["source"] = ["GIVEN = 2\n", "ex1.fill()"]
     write_nb(path, nb)
-    assert_fails(course, "notebooks/demo_cn.ipynb: code cell 2 differs from EN")
+    assert_fails(course, "notebooks/demo_cn.ipynb: code cell 3 differs from EN")
 
 
 @pytest.mark.parametrize("old,new,needle", [
@@ -349,9 +350,9 @@ def test_stored_outputs_fail_and_strip_notebooks_fixes_them(course: Path) -> Non
     path = course / "notebooks" / "demo.ipynb"
     nb = read_nb(path)
     nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["41\n"]}]
-    nb["cells"][3]["execution_count"] = 7
+    nb["cells"][4]["execution_count"] = 7
     write_nb(path, nb)
-    assert_fails(course, "notebooks/demo.ipynb: cell 1: stored outputs", "cell 3: stored execution count")
+    assert_fails(course, "notebooks/demo.ipynb: cell 1: stored outputs", "cell 4: stored execution count")
     out = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course), "--strip-notebooks"],
                          check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "stripped notebooks/demo.ipynb" in out.stdout
@@ -398,12 +399,43 @@ def test_missing_self_check_fails(course: Path) -> None:
     for name in ("demo.ipynb", "demo_cn.ipynb"):
         path = course / "notebooks" / name
         nb = read_nb(path)
-        del nb["cells"][4]
+        del nb["cells"][5]
         write_nb(path, nb)
     cc.update_hash(course / "notebooks" / "demo_cn.ipynb", course)
-    errs = assert_fails(course, "notebooks/demo.ipynb: cell 2: exercise section 'Exercise 1: add one' has no self-check",
-                        "notebooks/demo_cn.ipynb: cell 2: exercise section '练习 1：加一'")
+    errs = assert_fails(course, "notebooks/demo.ipynb: cell 3: exercise section 'Exercise 1: add one' has no check cell",
+                        "notebooks/demo_cn.ipynb: cell 3: exercise section '练习 1：加一'")
     assert len(errs) == 2
+
+
+@pytest.mark.parametrize("where, text, needle", [
+    (4, "GIVEN = 1\nex1.fill()\nanswer = value + 1", "has no learner cell"),  # a solution after fill()
+    (4, "answer = value + 1", "has no learner cell"),                          # no fill() at all
+    (None, "answer = value + 1", "besides the learner and check cells"),      # a worked-solution cell
+    (5, "ex1.check()\nassert answer == 42", "has no check cell"),             # the old assert self-check
+])
+def test_exercise_layout_is_enforced(course: Path, where: int | None, text: str, needle: str) -> None:
+    for name in ("demo.ipynb", "demo_cn.ipynb"):
+        path = course / "notebooks" / name
+        nb = read_nb(path)
+        cell = {"cell_type": "code", "execution_count": None, "id": "extra", "metadata": {}, "outputs": [],
+                "source": text.splitlines(keepends=True)}
+        if where is None:
+            nb["cells"].insert(5, cell)
+        else:
+            nb["cells"][where]["source"] = cell["source"]
+        write_nb(path, nb)
+    cc.update_hash(course / "notebooks" / "demo_cn.ipynb", course)
+    assert_fails(course, needle)
+
+
+def test_exercise_language_is_the_one_allowed_code_difference(course: Path) -> None:
+    path = course / "notebooks" / "demo_cn.ipynb"
+    nb = read_nb(path)
+    assert 'language="zh"' in "".join(nb["cells"][2]["source"])
+    assert not errors(course)
+    nb["cells"][2]["source"] = ['ex1, = exercises("demo2", globals(), language="zh")']
+    write_nb(path, nb)
+    assert_fails(course, "code cell 2 differs from EN")
 
 
 def test_colab_link_must_use_configured_base(course: Path) -> None:
@@ -525,3 +557,11 @@ def test_fences_inside_list_items() -> None:
     prose, blocks = cc.parse_markdown("1. Run:\n\n   ```python\n   x = 1\n   # not a heading\n   ```\n\n## Real\n")
     assert [(b.lang, b.code) for b in blocks] == [("python", "x = 1\n# not a heading")]
     assert cc.headings_and_anchors(prose)[0] == [(2, "Real", 8)]
+
+
+def test_unreadable_notebook_is_reported_not_a_traceback(course: Path) -> None:
+    for name in ("demo.ipynb", "demo_cn.ipynb"):
+        path = course / "notebooks" / name
+        path.write_text(path.read_text(encoding="utf-8").replace('"cells": [', '"cells": [\n<<<<<<< HEAD', 1),
+                        encoding="utf-8")
+        assert_fails(course, f"notebooks/{name}: cannot be read")

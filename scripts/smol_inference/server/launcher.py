@@ -13,7 +13,7 @@ import logging
 import sys
 
 from .. import settings
-from ..models import check_model_exists, expand_alias
+from ..models import check_model_exists, expand_alias, model_label
 from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
                      DEFAULT_PAYLOAD_LIMIT, DEFAULT_SHUTDOWN_GRACE_S, DEFAULT_WAITING_SERVED_RATIO, DTYPES,
@@ -25,7 +25,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--model-id", default=settings.TINY_MODEL_ALIAS,
-        help="hub id, local path or 'tiny-instruct' (default: the bundled model)")
+        help="hub id, local path, 'tiny-instruct' or 'smollm2-135m-instruct' (default: the bundled model)")
     add("--hostname", default=settings.DEFAULT_HOST, help="address to bind (default: loopback only)")
     add("--port", type=int, default=settings.DEFAULT_SERVER_PORT)
     add("--max-concurrent-requests", type=int, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -68,7 +68,7 @@ def banner(config: ServerConfig) -> str:
 
 
 def args_model(config: ServerConfig) -> str:
-    return settings.TINY_MODEL_ALIAS if config.model_id == settings.TINY_MODEL else config.model_id
+    return model_label(config.model_id)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import settings
-from ..models import check_model_exists, expand_alias
+from ..models import check_model_exists, expand_alias, model_label
 from .config import ServerConfig
 
 
 def display_name(model_id: str) -> str:
-    """What /info and /v1/models call the model: the alias for the bundled one."""
-    return settings.TINY_MODEL_ALIAS if expand_alias(model_id) == settings.TINY_MODEL else model_id
+    """What /info and /v1/models call the model: the alias for the bundled and the converted one."""
+    return model_label(model_id)
 
 
 def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
