@@ -19,7 +19,9 @@ import pytest
 from smol_inference import settings
 from smol_inference.client import Metrics
 from smol_inference.engines import llamacpp_build
-from smol_inference.engines.llamacpp import LlamaServerConfig, smollm2_gguf, start_llama_server
+from smol_inference.engines.llamacpp import LlamaServerConfig, smollm2_gguf
+
+from llamacpp_helpers import llama, needs_engine  # noqa: F401 - the module's server fixture
 
 VERSION = settings.LLAMA_CPP_PYTHON_VERSION
 
@@ -104,22 +106,6 @@ def test_config_validates() -> None:
 
 
 # -- the real engine ------------------------------------------------------------------------------------
-def _needs_engine() -> Path:
-    if llamacpp_build.llama_server_binary() is None:
-        pytest.skip("llama-server not built: run `make llama-server`")
-    try:
-        return smollm2_gguf()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def llama():
-    _needs_engine()
-    with start_llama_server(slots=2) as server:
-        yield server
-
-
 def test_health_models_and_props(llama) -> None:
     assert httpx.get(f"{llama.url}/health", timeout=10).json() == {"status": "ok"}
     models = httpx.get(f"{llama.url}/v1/models", timeout=10).json()
@@ -141,7 +127,7 @@ def test_metrics_are_prometheus_text_with_llamacpp_names(llama) -> None:
 
 
 def test_launcher_check_and_run_commands() -> None:
-    _needs_engine()
+    needs_engine()
     cli = [sys.executable, "-m", "smol_inference.cli", "llama-server", "--no-build", "--slots", "1"]
     check = subprocess.run(cli + ["--check"], capture_output=True, text=True, timeout=180)
     assert check.returncode == 0 and "What is the capital of France? -> " in check.stdout, check.stderr
