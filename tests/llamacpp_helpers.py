@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from smol_inference import settings
 from smol_inference.engines import llamacpp_build
 from smol_inference.engines.llamacpp import smollm2_gguf, start_llama_server
 
@@ -22,7 +23,7 @@ def needs_engine() -> Path:
 
 @pytest.fixture(scope="module")
 def llama():
-    """A llama-server with 2 slots for the module's tests, stopped after them."""
+    """A llama-server with 2 slots and one thread for the module's tests, stopped after them."""
     needs_engine()
-    with start_llama_server(slots=2) as server:
+    with start_llama_server(slots=2, threads=settings.LLAMA_SERVER_TEST_THREADS) as server:
         yield server

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -53,7 +54,7 @@ def test_cache_is_per_version_and_flags(tmp_path: Path, monkeypatch: pytest.Monk
 def test_cache_root_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(settings.ENV_CACHE_DIR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert llamacpp_build.build_dir() == tmp_path / "smol-inference" / "llama.cpp" / VERSION
+    assert llamacpp_build.build_dir() == tmp_path / "smol_inference" / "llama.cpp" / VERSION
 
 
 def test_missing_toolchain_is_one_readable_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,13 +129,14 @@ def test_metrics_are_prometheus_text_with_llamacpp_names(llama) -> None:
 
 def test_launcher_check_and_run_commands() -> None:
     needs_engine()
-    cli = [sys.executable, "-m", "smol_inference.cli", "llama-server", "--no-build", "--slots", "1"]
+    cli = [sys.executable, "-m", "smol_inference.cli", "llama-server", "--no-build", "--slots", "1", "--threads",
+           str(settings.LLAMA_SERVER_TEST_THREADS)]
     check = subprocess.run(cli + ["--check"], capture_output=True, text=True, timeout=180)
     assert check.returncode == 0 and "What is the capital of France? -> " in check.stdout, check.stderr
     probe = "import os, httpx; print(httpx.get(os.environ['TGI_URL'] + '/health').json()['status'])"
-    ran = subprocess.run(cli + ["--run", "--", sys.executable, "-c", probe], capture_output=True, text=True,
-                         timeout=180)
+    ran = subprocess.run(cli + ["--run", shlex.join([sys.executable, "-c", probe])], capture_output=True,
+                         text=True, timeout=180)
     assert ran.returncode == 0 and ran.stdout.strip().endswith("ok"), ran.stdout + ran.stderr
-    failed = subprocess.run(cli + ["--run", "--", sys.executable, "-c", "raise SystemExit(3)"],
+    failed = subprocess.run(cli + ["--run", f"{sys.executable} -c 'raise SystemExit(3)'"],
                             capture_output=True, text=True, timeout=180)
     assert failed.returncode == 3  # the command's status, server stopped either way

@@ -49,12 +49,12 @@ class BuildError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """$SMOL_INFERENCE_CACHE, else $XDG_CACHE_HOME/smol-inference, else ~/.cache/smol-inference."""
+    """$SMOL_INFERENCE_CACHE, else $XDG_CACHE_HOME/smol_inference, else ~/.cache/smol_inference (as real_model.py)."""
     explicit = os.environ.get(settings.ENV_CACHE_DIR)
     if explicit:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "smol-inference"
+    return Path(base).expanduser() / "smol_inference"
 
 
 def build_dir(version: str = settings.LLAMA_CPP_PYTHON_VERSION) -> Path:

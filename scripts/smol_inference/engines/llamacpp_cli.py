@@ -3,7 +3,7 @@
     smol-inference llama-server                    # build if needed, serve on a free port until Ctrl-C
     smol-inference llama-server --port 8081        # a fixed port
     smol-inference llama-server --check            # start, ask one question, stop (a smoke test)
-    smol-inference llama-server --run -- pytest tests/test_client.py   # TGI_URL set for the command
+    smol-inference llama-server --run 'pytest tests/test_client.py'   # TGI_URL set for the command
 
 Taught in text_generation_inference.md, "Local engines".
 """
@@ -37,8 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-build", action="store_true", help="fail instead of building when not built yet")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="start, ask one chat question, print the answer, stop")
-    mode.add_argument("--run", nargs=argparse.REMAINDER, default=None, metavar="COMMAND",
-                      help="start, run COMMAND with TGI_URL set to the server, stop; exit with its status")
+    mode.add_argument("--run", default=None, metavar="COMMAND",
+                      help="start, run COMMAND (one string, split like a shell) with TGI_URL set to the "
+                           "server, stop; exit with its status")
     parser.add_argument("--server-args", default="", help="more llama-server flags, one string: "
                         "--server-args='--temp 0 --top-k 1'")
 
@@ -56,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from .llamacpp import LlamaServerConfig, environment_with_url, start_llama_server
     from .llamacpp_build import BuildError
 
-    command = [word for word in (args.run or []) if word != "--"] if args.run is not None else None
-    if args.run is not None and not command:
-        raise ValueError("--run needs a command, e.g. --run -- pytest tests/test_client.py")
+    command = shlex.split(args.run) if args.run is not None else None
+    if command is not None and not command:
+        raise ValueError("--run needs a command, e.g. --run 'pytest tests/test_client.py'")
     config = LlamaServerConfig(model=args.model, port=args.port, slots=args.slots, ctx_per_slot=args.ctx_per_slot,
                                threads=args.threads, extra_args=shlex.split(args.server_args))
     try:
