@@ -1,5 +1,5 @@
 """The engine: continuous batching gives the same tokens as running alone; seeds reproduce;
-scheduler budgets, sampler filters and launcher-style config derivation behave like TGI's."""
+scheduler budgets and launcher-style config derivation behave like TGI's."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import torch
 
 from conftest import WAIT_S
 from smol_inference.server.config import ServerConfig
 from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams
 from smol_inference.server.engine.queue import RequestQueue
-from smol_inference.server.engine.sampler import apply_warpers
 from smol_inference.server.engine.scheduler import Scheduler
 
 QUESTIONS = ["What is the capital of France?", "Hi", "What is 7 plus 5? Answer in one short sentence please.",
@@ -122,15 +120,6 @@ def test_scheduler_budgets_and_waiting_served_ratio():
     scheduler.step_done(), scheduler.step_done()   # after max_waiting_tokens steps any newcomer may join
     assert len(scheduler.admit(first)) == 1
     assert len(queue) == 2
-
-
-def test_sampler_filters():
-    scores = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])                      # [V]
-    kept = lambda params: torch.isfinite(apply_warpers(scores, params)).nonzero().flatten().tolist()  # noqa: E731
-    assert kept(SamplingParams(do_sample=True, top_k=2)) == [0, 1]
-    assert kept(SamplingParams(do_sample=True, top_p=0.5)) == [0]
-    assert kept(SamplingParams(do_sample=True, top_p=0.9)) == [0, 1, 2]
-    assert 0 in kept(SamplingParams(do_sample=True, typical_p=0.5))
 
 
 def test_config_derives_and_checks_like_tgi():

@@ -21,7 +21,8 @@ import torch
 from ..config import IDLE_WAIT_S, ServerConfig
 from .cache import BatchCache
 from .queue import RequestQueue
-from .sampler import choose, prompt_logprobs
+from .detokenizer import IncrementalDetokenizer
+from .sampler import prompt_logprobs, sample_batch
 from .scheduler import Scheduler
 from .sequence import Sequence, TokenInfo
 
@@ -115,9 +116,10 @@ class Engine:
                                                    all_logits=any(s.prefill_details for s in new))
                 forward_done = time.perf_counter()
                 for row, seq in enumerate(new):
+                    seq.detokenizer = IncrementalDetokenizer(self.tokenizer, seq.input_ids)
                     if seq.prefill_details:
                         self._prefill_details(seq, logits[row])
-                    self._advance(seq, logits[row, -1])
+                self._advance(new, logits[:, -1])
         except Exception as exc:  # noqa: BLE001 - fail only these requests (TGI: 424 generation)
             log.warning("prefill failed: %s", type(exc).__name__)
             self._fail(new, "Request failed during generation")
@@ -137,8 +139,7 @@ class Engine:
                 next_ids = torch.tensor([seq.generated[-1].id for seq in self.running])    # [B]
                 logits = self.cache.decode(self.model, next_ids)                            # [B, V]
                 forward_done = time.perf_counter()
-                for row, seq in enumerate(self.running):
-                    self._advance(seq, logits[row])
+                self._advance(self.running, logits)
         except Exception as exc:  # noqa: BLE001 - a decode step cannot be attributed: fail the batch
             log.warning("decode failed: %s", type(exc).__name__)
             self._observe(DECODE, start, None, ok=False)
@@ -156,27 +157,23 @@ class Engine:
         self.running = [self.running[row] for row in rows]
 
     # ---- per-sequence work -----------------------------------------------------------------
-    def _advance(self, seq: Sequence, logits: torch.Tensor) -> None:
-        """Choose one token for `seq` from logits [V], report it, and check the stop criteria."""
-        token_id, logprob, top = choose(logits, seq)
-        token = TokenInfo(token_id, self._token_text(seq, token_id), logprob, token_id in self.special_ids)
-        seq.generated.append(token)
-        top_tokens = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids) for i, lp in top]
-        reason = seq.check_stop(token, self.eos_ids)
-        if reason is not None:
-            seq.finish_reason, seq.finished_at = reason, time.perf_counter()
-        seq.emit("token", (token, top_tokens, reason is not None))    # the last token carries done=True
+    def _advance(self, seqs: list[Sequence], logits: torch.Tensor) -> None:
+        """Choose one token per sequence from logits [B, V] in one call, report them, check the stops."""
+        result = sample_batch(logits, seqs)
+        for seq, token_id, logprob, top in zip(seqs, result.token_ids, result.logprobs, result.top, strict=True):
+            token = TokenInfo(token_id, self._token_text(seq, token_id), logprob, token_id in self.special_ids)
+            seq.generated.append(token)
+            top_tokens = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids) for i, lp in top]
+            reason = seq.check_stop(token, self.eos_ids)
+            if reason is not None:
+                seq.finish_reason, seq.finished_at = reason, time.perf_counter()
+            seq.emit("token", (token, top_tokens, reason is not None))    # the last token carries done=True
 
     def _token_text(self, seq: Sequence, token_id: int) -> str:
-        """Incremental detokenisation: the text this token adds (multi-byte characters wait)."""
-        if token_id in self.special_ids:
-            return self.tokenizer.decode([token_id])
-        ids = [t.id for t in seq.generated if not t.special] + [token_id]
-        full = self.tokenizer.decode(ids, skip_special_tokens=True)
-        if full.endswith("\ufffd") or not full.startswith(seq.text):
-            return ""
-        added, seq.text = full[len(seq.text):], full
-        return added
+        """The text this token adds (detokenizer.py); a special token reports its own string, adds none."""
+        piece = seq.detokenizer.add(token_id)
+        seq.text += piece
+        return self.tokenizer.decode([token_id]) if token_id in self.special_ids else piece
 
     def _prefill_details(self, seq: Sequence, logits: torch.Tensor) -> None:
         logprobs = prompt_logprobs(logits, seq.input_ids)
