@@ -140,3 +140,16 @@ def test_launcher_check_and_run_commands() -> None:
     failed = subprocess.run(cli + ["--run", f"{sys.executable} -c 'raise SystemExit(3)'"],
                             capture_output=True, text=True, timeout=180)
     assert failed.returncode == 3  # the command's status, server stopped either way
+
+
+def test_a_script_that_dies_does_not_leave_the_server_running(tmp_path: Path) -> None:
+    needs_engine()
+    script = ("from smol_inference.engines.llamacpp import start_llama_server\n"
+              f"server = start_llama_server(slots=1, threads={settings.LLAMA_SERVER_TEST_THREADS})\n"
+              "print(server.pid, flush=True)\nraise RuntimeError('boom')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "RuntimeError" in done.stderr
+    pid = int(done.stdout.split()[0])
+    import psutil
+
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -12,6 +12,7 @@ then 200. Taught in text_generation_inference.md, "Local engines".
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import tempfile
@@ -107,6 +108,7 @@ class LlamaServer:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(config.argv(binary, self.port), stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)  # a script that dies with an exception must not leave the server running
         try:
             self.waited_s = self._wait_healthy(timeout_s)
         except BaseException:
