@@ -146,7 +146,7 @@ def test_lesson_two_notebook_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub
     outputs = "".join(str(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
                       for out in cell.get("outputs", []))
     assert "with vllm" in outputs and "vllm:* metrics" in outputs
-    assert ("GET", "/v1/models") in fresh_vllm.requests and ("POST", "/v1/chat/completions") in fresh_vllm.requests
+    assert ("GET", "/v1/models") in fresh_vllm.requests and ("GET", "/metrics") in fresh_vllm.requests
     assert not [r for r in fresh_vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
         "a TGI-only route was asked of vLLM"
 
