@@ -11,6 +11,7 @@ log-softmax of the processed scores, like TGI's. text_generation_inference.md, "
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -110,3 +111,19 @@ def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
     target = torch.tensor(ids[1:], dtype=torch.long, device=rows.device)          # [L-1]
     picked = rows[:-1].gather(1, target[:, None]).squeeze(1)                       # [L-1]
     return [None] + [float(v) for v in picked]
+
+
+@dataclass
+class SampleResult:
+    """STAND-IN shape of the sampler stream's result (INTERFACES.md): one entry per row."""
+
+    token_ids: list[int]
+    logprobs: list[float | None]
+    top: list[list[tuple[int, float]]]
+
+
+def sample_batch(logits: torch.Tensor, seqs: list[Sequence]) -> SampleResult:
+    """STAND-IN (replaced at merge by the vectorised sampler): logits [B, V] -> one choice per row."""
+    chosen = [choose(logits[row], seq) for row, seq in enumerate(seqs)]
+    return SampleResult([c[0] for c in chosen], [c[1] for c in chosen],
+                        [c[2] for c in chosen])
