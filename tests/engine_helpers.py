@@ -18,6 +18,7 @@ class Collector:
     def __init__(self, count: int) -> None:
         self.tokens: dict[int, list[int]] = {i: [] for i in range(count)}
         self.errors: dict[int, str] = {}
+        self.endings: dict[int, int] = {i: 0 for i in range(count)}   # last tokens + errors per sequence
         self.done = threading.Semaphore(0)
 
     def emit_for(self, index: int):
@@ -25,9 +26,11 @@ class Collector:
             if kind == "token":
                 self.tokens[index].append(payload[0].id)
                 if payload[2]:
+                    self.endings[index] += 1
                     self.done.release()
             else:
                 self.errors[index] = payload
+                self.endings[index] += 1
                 self.done.release()
         return emit
 
