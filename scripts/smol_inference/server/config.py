@@ -59,6 +59,8 @@ CPU_KV_CACHE_BYTES = 768 * 1024 * 1024
 GPU_MEMORY_FRACTION = 0.85
 #: A request still unanswered this long after it was queued fails with 424 and frees its permit (s).
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
+#: How long past a request's deadline the HTTP side waits for the engine to fail it before failing it itself (s).
+DEADLINE_GRACE_S = 5.0
 #: The serving machine's cores at or below which --torch-threads leaves one core to the HTTP loop.
 SMALL_MACHINE_CORES = 8
 
@@ -176,7 +178,9 @@ class ServerConfig:
             if budget < total:
                 raise ValueError(f"the KV cache fits {budget} tokens, fewer than one request of `max_total_tokens` "
                                  f"({total}); lower --max-total-tokens or free memory")
-            values["max_batch_total_tokens"] = max(budget // bs * bs, -(-total // bs) * bs)
+            values["max_batch_total_tokens"] = budget
+        # Exactly what the block pool holds: whole blocks, and at least one full-length request.
+        values["max_batch_total_tokens"] = max(values["max_batch_total_tokens"] // bs * bs, -(-total // bs) * bs)
         values.update(max_total_tokens=total, max_input_tokens=inp)
         return ServerConfig(**values)
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import errors
-from .config import DISCONNECT_POLL_S, ServerConfig
+from .config import DEADLINE_GRACE_S, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
+from .engine.runner import EXPIRED
 from .errors import ApiError
 from .metrics import ServerMetrics
 from .validation import ValidRequest
@@ -59,9 +60,14 @@ class Ticket:
     top: list[list[TokenInfo]] = field(default_factory=list)   # top_n tokens per generated token
 
     async def next(self, timeout_s: float) -> tuple[str, Any] | None:
-        """The next event, or None after `timeout_s` seconds without one."""
+        """The next event, or None after `timeout_s` seconds without one. Past the sequence's deadline
+        (plus a grace period for the engine to fail it first) an error event, so no request waits forever."""
+        remaining = self.seq.deadline + DEADLINE_GRACE_S - time.perf_counter()
+        if remaining <= 0:
+            self.seq.cancel()
+            return "error", EXPIRED
         try:
-            return await asyncio.wait_for(self.events.get(), timeout_s)
+            return await asyncio.wait_for(self.events.get(), min(timeout_s, remaining))
         except asyncio.TimeoutError:
             return None
 
