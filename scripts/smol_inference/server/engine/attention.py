@@ -39,7 +39,7 @@ class Chunk:
     row: int
     length: int
     start: int
-    slots: torch.Tensor            # [start + length] KV slots of positions 0 .. start + length - 1
+    blocks: torch.Tensor           # [nb] its block table (enough blocks for start + length tokens)
 
 
 @dataclass
@@ -47,20 +47,27 @@ class StepContext:
     """Everything the attention function needs for one packed forward."""
 
     kv: KVCache
+    block_size: int
     slot_mapping: torch.Tensor     # [T] where each packed token's K/V goes
     single_rows: torch.Tensor      # [Bs] packed row of each one-query sequence
-    single_slots: torch.Tensor     # [Bs, Lmax] its context slots, padded (padding masked out)
+    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with block 0 (masked out)
     single_lens: torch.Tensor      # [Bs] its context length (positions 0 .. len - 1, the new one last)
     chunks: list[Chunk]
     layers_seen: set[int] = field(default_factory=set)
     _masks: dict[Any, torch.Tensor] = field(default_factory=dict)
 
+    def gather(self, cache: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
+        """cache [S, Hkv, D], blocks [..., nb] -> the blocks' slots in order [..., nb * block_size, Hkv, D]."""
+        by_block = cache.view(-1, self.block_size, *cache.shape[1:])                  # [S/bs, bs, Hkv, D]
+        picked = by_block[blocks]                                                      # [..., nb, bs, Hkv, D]
+        return picked.flatten(-4, -3)
+
     def single_mask(self, window: int | None) -> torch.Tensor:
-        """[Bs, 1, 1, Lmax] True where key position < len (and within the window of the query)."""
+        """[Bs, 1, 1, L] True where key position < len (and within the window of the query)."""
         key = ("single", window)
         if key not in self._masks:
-            lmax = self.single_slots.shape[1]
-            kpos = torch.arange(lmax, device=self.single_lens.device)[None, :]            # [1, Lmax]
+            length = self.single_blocks.shape[1] * self.block_size
+            kpos = torch.arange(length, device=self.single_lens.device)[None, :]           # [1, L]
             lens = self.single_lens[:, None]                                               # [Bs, 1]
             mask = kpos < lens
             if window is not None:
@@ -69,13 +76,13 @@ class StepContext:
         return self._masks[key]
 
     def chunk_mask(self, index: int, window: int | None) -> torch.Tensor:
-        """[1, 1, length, start + length]: causal from the chunk's first position (and windowed)."""
+        """[1, 1, length, L]: causal from the chunk's first position (and windowed); L = its blocks' slots."""
         key = (index, window)
         if key not in self._masks:
             chunk = self.chunks[index]
-            device = chunk.slots.device
+            device = chunk.blocks.device
             qpos = torch.arange(chunk.start, chunk.start + chunk.length, device=device)[:, None]  # [n, 1]
-            kpos = torch.arange(chunk.start + chunk.length, device=device)[None, :]                # [1, L]
+            kpos = torch.arange(chunk.blocks.shape[0] * self.block_size, device=device)[None, :]  # [1, L]
             mask = kpos <= qpos
             if window is not None:
                 mask &= kpos > qpos - window
@@ -121,15 +128,15 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
                       device=query.device)                                       # [T, H, D]
     if ctx.single_rows.numel():
         q = q_all[:, ctx.single_rows].transpose(0, 1).unsqueeze(2)               # [Bs, H, 1, D]
-        k = k_cache[ctx.single_slots].transpose(1, 2)                            # [Bs, Hkv, Lmax, D]
-        v = v_cache[ctx.single_slots].transpose(1, 2)
+        k = ctx.gather(k_cache, ctx.single_blocks).transpose(1, 2)               # [Bs, Hkv, L, D]
+        v = ctx.gather(v_cache, ctx.single_blocks).transpose(1, 2)
         o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.single_mask(window), scaling, softcap)
         out[ctx.single_rows] = o[:, :, 0]                                        # [Bs, H, D]
     for index, chunk in enumerate(ctx.chunks):
         rows = slice(chunk.row, chunk.row + chunk.length)
         q = q_all[:, rows].unsqueeze(0)                                          # [1, H, n, D]
-        k = k_cache[chunk.slots].transpose(0, 1).unsqueeze(0)                    # [1, Hkv, L, D]
-        v = v_cache[chunk.slots].transpose(0, 1).unsqueeze(0)
+        k = ctx.gather(k_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)       # [1, Hkv, L, D]
+        v = ctx.gather(v_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)
         o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.chunk_mask(index, window), scaling, softcap)
         out[rows] = o[0].transpose(0, 1)                                         # [n, H, D]
     return out.unsqueeze(0), None

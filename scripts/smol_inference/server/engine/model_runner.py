@@ -89,30 +89,33 @@ class ModelRunner:
         positions: list[int] = []
         slot_mapping: list[int] = []
         single_rows: list[int] = []
-        single_slots: list[list[int]] = []
+        single_tables: list[list[int]] = []
+        single_lens: list[int] = []
         chunks: list[Chunk] = []
         keep: list[int] = []
+        bs = self.blocks.block_size
         for item in work:
             seq, row, end = item.seq, len(ids), item.start + item.length
+            table = seq.block_table[:self.blocks.blocks_for(end)]               # blocks of positions 0 .. end-1
             ids += seq.token_ids[item.start:end]
             positions += range(item.start, end)
-            context = self.blocks.slots(seq, 0, end)                          # slots of positions 0 .. end-1
-            slot_mapping += context[item.start:]
+            slot_mapping += [table[p // bs] * bs + p % bs for p in range(item.start, end)]
             if item.length == 1:
                 single_rows.append(row)
-                single_slots.append(context)
+                single_tables.append(table)
+                single_lens.append(end)
             else:
-                chunks.append(Chunk(row, item.length, item.start, self._tensor(context)))
+                chunks.append(Chunk(row, item.length, item.start, self._tensor(table)))
             if item.wants_prompt_logits:
                 keep += range(row, row + item.length)
             elif item.samples:
                 keep.append(row + item.length - 1)
-        lmax = max((len(s) for s in single_slots), default=0)
+        width = max((len(t) for t in single_tables), default=0)
+        padded = [t + [0] * (width - len(t)) for t in single_tables]
         ctx = StepContext(
-            kv=self.kv, slot_mapping=self._tensor(slot_mapping),
-            single_rows=self._tensor(single_rows),
-            single_slots=self._tensor([s + [0] * (lmax - len(s)) for s in single_slots]).view(len(single_slots), lmax),
-            single_lens=self._tensor([len(s) for s in single_slots]), chunks=chunks)
+            kv=self.kv, block_size=bs, slot_mapping=self._tensor(slot_mapping), single_rows=self._tensor(single_rows),
+            single_blocks=self._tensor(padded).view(len(padded), width), single_lens=self._tensor(single_lens),
+            chunks=chunks)
         return self._tensor(ids)[None], self._tensor(positions)[None], ctx, keep
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, ctx: StepContext,
