@@ -66,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--max-total-tokens", type=int, default=None, help="course server --max-total-tokens (default: its own)")
     add("--shared-prefix-tokens", type=int, default=1000, help="shared_prefix workload: common prefix length")
     add("--long-prompt-tokens", type=int, default=3000, help="long_prompt workload: the long prompt's length")
+    add("--prefill-chunk-tokens", type=int, default=512, help="long_prompt workload: prefill budget with chunking")
     add("--seed", type=int, default=0)
     add("--threads", type=int, default=None, help="torch threads for every arm (default: torch's choice)")
     add("--arms", default=",".join(DEFAULT_ARMS), help=f"throughput arms, a comma-separated subset of {','.join(ARMS)}")

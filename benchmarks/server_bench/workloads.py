@@ -5,7 +5,7 @@
   (`--disable-prefix-caching`). Issue 16 target: on / off <= 0.25.
 - long_prompt: 8 streams decode while one prompt of `--long-prompt-tokens` (3,000) arrives; the
   longest gap between two tokens of the running streams, with chunked prefill on
-  (`--max-batch-prefill-tokens 512`) and off (`--disable-chunked-prefill`, whose prefill budget
+  (`--max-batch-prefill-tokens` = `--prefill-chunk-tokens`, 512) and off (`--disable-chunked-prefill`, whose prefill budget
   must hold the whole prompt). Issue 16 target: on / off <= 0.25.
 
 Streams are read with httpx from TGI's /generate_stream; every wait is bounded by --request-timeout.
@@ -31,7 +31,6 @@ from .served import Served, child_env, course_cmd
 STREAMS = 8               # running streams in the long-prompt workload
 STREAM_NEW_TOKENS = 96    # their length: long enough to still run when the long prompt arrives
 LONG_PROMPT_DELAY_S = 1.0  # the long prompt arrives this long after the streams have their first token
-CHUNKED_PREFILL_TOKENS = 512
 
 
 async def stream(client: httpx.AsyncClient, prompt: str, max_new: int, timeout_s: float) -> dict[str, Any]:
@@ -98,10 +97,10 @@ def long_prompt(model: str, words_per_token: float, args: argparse.Namespace, lo
         return {"max_gap_s": max(gaps, default=0.0), "long_prompt_ttft_s": long_out["times"][0] - arrival,
                 "stream_tokens": sum(len(o["times"]) for o in outs)}
 
-    budget = max(args.long_prompt_tokens + 64, CHUNKED_PREFILL_TOKENS)
-    total = ["--max-total-tokens", str(budget + 64), "--max-input-tokens", str(budget)]
+    budget = args.long_prompt_tokens + STREAM_NEW_TOKENS               # room for the longest prompt, whole
+    total = ["--max-total-tokens", str(budget + STREAM_NEW_TOKENS), "--max-input-tokens", str(budget)]
     arms: dict[str, Any] = {}
-    for name, extra in (("chunking_on", ["--max-batch-prefill-tokens", str(CHUNKED_PREFILL_TOKENS)]),
+    for name, extra in (("chunking_on", ["--max-batch-prefill-tokens", str(args.prefill_chunk_tokens)]),
                         ("chunking_off", ["--disable-chunked-prefill", "--max-batch-prefill-tokens", str(budget)])):
         with serve(name, model, args, extra + total, log_dir) as server:
             arms[name] = asyncio.run(run(server.url))
