@@ -124,8 +124,8 @@ class Engine:
                 log.exception("engine step failed")
                 self._fail(list(self.running), FAILED)
 
-    def step(self) -> None:
-        """One iteration of continuous batching."""
+    def step(self) -> list[Work]:
+        """One iteration of continuous batching; returns what ran ([] when idle)."""
         now = time.perf_counter()
         self.queue.remove_if(lambda s: s.cancelled.is_set())
         self._fail(self.queue.remove_if(lambda s: now > s.deadline), EXPIRED)
@@ -142,6 +142,7 @@ class Engine:
         else:
             self.queue.wait(IDLE_WAIT_S)
         self._gauges()
+        return work
 
     def _run(self, work: list[Work]) -> None:
         start = time.perf_counter()
