@@ -139,8 +139,8 @@ def test_http_disconnect_frees_blocks_and_metrics_show_the_cache(tiny_model, cha
             short = {"inputs": body["inputs"], "parameters": {"max_new_tokens": 2}}
             assert client.post("/generate", json=short).status_code == 200
             text = client.get("/metrics").text
-            assert metric(text, "vllm:prefix_cache_hits") > 0          # the second request reused the prompt
-            assert metric(text, "vllm:prefix_cache_queries") >= metric(text, "vllm:prefix_cache_hits")
+            assert metric(text, "vllm:prefix_cache_hits_total") > 0          # the second request reused the prompt
+            assert metric(text, "vllm:prefix_cache_queries_total") >= metric(text, "vllm:prefix_cache_hits_total")
             assert metric(text, "smol_kv_cache_blocks_total") > 0 and metric(text, "tgi_batch_prefill_chunks") >= 2
     finally:
         handle.stop()

@@ -34,8 +34,8 @@ def engine_profile(before: dict[str, float], after: dict[str, float], level: dic
                        "sample_detok_s": round(step_s - forward_s, 3),
                        "ms_per_step": round(1000 * step_s / steps, 2) if steps else None}
     out["prefill_chunks"] = int(delta("tgi_batch_prefill_chunks"))
-    out["prefix_cache_hit_tokens"] = int(delta("vllm:prefix_cache_hits"))
-    out["preemptions"] = int(delta("vllm:num_preemptions"))
+    out["prefix_cache_hit_tokens"] = int(delta("vllm:prefix_cache_hits_total"))
+    out["preemptions"] = int(delta("vllm:num_preemptions_total"))
     out["outside_steps_s"] = round(level["duration_s"] - busy, 3)  # scheduling, cache select/merge, idle
     # Every request gets its first token from its prefill, every other one from a decode step.
     decode_tokens = level["output_tokens"] - level["completed"]

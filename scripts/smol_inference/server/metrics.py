@@ -62,11 +62,12 @@ class ServerMetrics:
         self.batch_inference_count = CounterFamily("tgi_batch_inference_count", "Model steps", "method")
         self.batch_inference_success = CounterFamily("tgi_batch_inference_success", "Successful model steps",
                                                      "method")
-        # The paged KV cache and prefix cache: TGI has no names for these, so vLLM's (docs: "Metrics").
-        self.prefix_cache_queries = CounterFamily("vllm:prefix_cache_queries",
+        # The paged KV cache and prefix cache: TGI has no names for these, so vLLM's (docs: "Metrics"), with
+        # the `_total` that vLLM's prometheus-client counters carry.
+        self.prefix_cache_queries = CounterFamily("vllm:prefix_cache_queries_total",
                                                   "Prompt tokens looked up in the prefix cache")
-        self.prefix_cache_hits = CounterFamily("vllm:prefix_cache_hits", "Prompt tokens found in the prefix cache")
-        self.num_preemptions = CounterFamily("vllm:num_preemptions", "Sequences preempted for lack of KV blocks")
+        self.prefix_cache_hits = CounterFamily("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache")
+        self.num_preemptions = CounterFamily("vllm:num_preemptions_total", "Sequences preempted for lack of KV blocks")
         self.prefill_chunks = CounterFamily("tgi_batch_prefill_chunks", "Prompt chunks run (chunked prefill)")
         self.counters = [self.request_count, self.request_success, self.request_failure,
                          self.batch_inference_count, self.batch_inference_success, self.prefix_cache_queries,
