@@ -59,6 +59,8 @@ CPU_KV_CACHE_BYTES = 768 * 1024 * 1024
 GPU_MEMORY_FRACTION = 0.85
 #: A request still unanswered this long after it was queued fails with 424 and frees its permit (s).
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
+#: Largest decode batch captured as a CUDA graph by default (batch sizes 1, 2, 4, ... up to this).
+DEFAULT_GRAPH_BATCH = 256
 #: How long past a request's deadline the HTTP side waits for the engine to fail it before failing it itself (s).
 DEADLINE_GRACE_S = 5.0
 #: The serving machine's cores at or below which --torch-threads leaves one core to the HTTP loop.
@@ -110,6 +112,8 @@ class ServerConfig:
     #: No reuse of cached prompt blocks (vLLM: --no-enable-prefix-caching; TGI: PREFIX_CACHING=0).
     disable_prefix_caching: bool = field(default_factory=lambda: env_disables("PREFIX_CACHING"))
     kv_block_size: int = DEFAULT_KV_BLOCK_SIZE
+    #: Decode batch sizes replayed as CUDA graphs (TGI's --cuda-graphs); None: powers of two, (): none.
+    cuda_graphs: tuple[int, ...] | None = None
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_S
 
     def __post_init__(self) -> None:
@@ -131,6 +135,8 @@ class ServerConfig:
             raise ValueError(f"waiting_served_ratio must be >= 0, got {self.waiting_served_ratio}")
         if not 0.0 <= self.shutdown_grace_seconds < float("inf"):
             raise ValueError(f"shutdown_grace_seconds must be finite and >= 0, got {self.shutdown_grace_seconds}")
+        if self.cuda_graphs is not None and any(size < 1 for size in self.cuda_graphs):
+            raise ValueError(f"cuda_graphs must be batch sizes >= 1, got {self.cuda_graphs}")
         if not 0.0 < self.request_timeout_seconds < float("inf"):
             raise ValueError(f"request_timeout_seconds must be finite and > 0, got {self.request_timeout_seconds}")
         if self.dtype is not None and self.dtype not in DTYPES:

@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="prefill whole prompts with TGI's older admission rule (also: PREFILL_CHUNKING=0)")
     add("--disable-prefix-caching", action="store_true",
         help="never reuse cached prompt blocks (also: PREFIX_CACHING=0)")
+    add("--cuda-graphs", type=graph_sizes, default=None,
+        help="decode batch sizes captured as CUDA graphs, e.g. 1,2,4,8 (0: none; default: 1, 2, 4, ... 256)")
     add("--kv-block-size", type=int, default=DEFAULT_KV_BLOCK_SIZE, help="tokens per KV-cache block")
     add("--request-timeout-seconds", type=float, default=DEFAULT_REQUEST_TIMEOUT_S,
         help="a request still unanswered after this long fails with 424 (course-server flag)")
@@ -63,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch CPU threads for the model (default: all cores, minus one on machines with <= 8 cores)")
     add("--shutdown-grace-seconds", type=float, default=DEFAULT_SHUTDOWN_GRACE_S,
         help="after SIGTERM, how long admitted requests may finish while new ones get 503")
+
+
+def graph_sizes(text: str) -> tuple[int, ...]:
+    """TGI's --cuda-graphs value: comma-separated batch sizes; "0" disables them."""
+    sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    return () if sizes in ((), (0,)) else sizes
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:

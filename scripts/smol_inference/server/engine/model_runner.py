@@ -78,6 +78,7 @@ class ModelRunner:
     def __init__(self, model: Any, kv: KVCache, blocks: BlockManager) -> None:
         self.model, self.kv, self.blocks = model, kv, blocks
         self.device = torch.device(getattr(model, "device", "cpu"))
+        self.graphs: Any = None                  # cuda_graphs.DecodeGraphs on a GPU, set by the engine
         use_paged_attention(model)
 
     def _tensor(self, values: list[int]) -> torch.Tensor:
@@ -119,21 +120,25 @@ class ModelRunner:
         return self._tensor(ids)[None], self._tensor(positions)[None], ctx, keep
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, ctx: StepContext,
-                keep: list[int]) -> torch.Tensor:
-        """The model on the packed step -> logits [K, V] of the kept rows."""
+                keep: torch.Tensor) -> torch.Tensor:
+        """The model on the packed step -> logits [K, V] of the kept rows (keep: [K] row indices)."""
         set_context(ctx)
         try:
             with torch.inference_mode():
                 out = self.model(input_ids=input_ids, position_ids=position_ids, use_cache=False,
-                                 logits_to_keep=self._tensor(keep))
+                                 logits_to_keep=keep)
         finally:
             set_context(None)
         return out.logits[0]                                                   # [K, V]
 
     def run(self, work: list[Work]) -> StepOutput:
         """Pack, forward, and split the kept logits back per sequence."""
+        if self.graphs is not None and all(w.length == 1 and w.samples and not w.wants_prompt_logits for w in work):
+            logits = self._replay(work)
+            if logits is not None:
+                return StepOutput(logits, list(work), [])
         input_ids, position_ids, ctx, keep = self.prepare(work)
-        logits = self.forward(input_ids, position_ids, ctx, keep)              # [K, V]
+        logits = self.forward(input_ids, position_ids, ctx, self._tensor(keep))   # [K, V]
         samplers: list[Work] = []
         sample_rows: list[int] = []
         prompt_logits: list[tuple[Work, torch.Tensor]] = []
@@ -152,10 +157,17 @@ class ModelRunner:
         index = torch.tensor(sample_rows, dtype=torch.long, device=logits.device)
         return StepOutput(logits.index_select(0, index), samplers, prompt_logits)
 
+    def _replay(self, work: list[Work]) -> torch.Tensor | None:
+        """A decode-only step through a captured CUDA graph (cuda_graphs.py), or None if none fits."""
+        bs = self.blocks.block_size
+        tables = [w.seq.block_table[:self.blocks.blocks_for(w.start + 1)] for w in work]
+        slots = [t[w.start // bs] * bs + w.start % bs for t, w in zip(tables, work, strict=True)]
+        return self.graphs.run([w.seq.token_ids[w.start] for w in work], [w.start for w in work], slots, tables)
+
     def check_pageable(self, probe: Sequence) -> None:
         """Run `probe` (blocks already allocated) once; refuse a model whose layers bypassed paging."""
         input_ids, position_ids, ctx, keep = self.prepare([Work(probe, 0, len(probe.token_ids))])
-        self.forward(input_ids, position_ids, ctx, keep)
+        self.forward(input_ids, position_ids, ctx, self._tensor(keep))
         expected = self.kv.shape.num_layers
         if len(ctx.layers_seen) != expected:
             raise UnsupportedModel(

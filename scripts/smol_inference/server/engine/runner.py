@@ -61,7 +61,8 @@ class Engine:
         self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
         self.blocks = BlockManager(self.pool)
         dtype = next(model.parameters()).dtype
-        self.kv = KVCache(KVShape.of(model.config), self.pool.num_blocks * bs, dtype, model.device)
+        # One block more than the pool hands out: the scratch block that padded CUDA-graph rows write to.
+        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 1) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
         self.queue = RequestQueue()
         self.scheduler = Scheduler(config, self.queue, self.blocks)
@@ -70,6 +71,10 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._check_pageable()
+        if torch.device(model.device).type == "cuda":
+            from .cuda_graphs import capture_decode_graphs
+
+            capture_decode_graphs(self.runner, config, self.pool.num_blocks)
         log.info("KV cache: %d blocks of %d tokens (%d tokens); %s; prefix caching %s", self.pool.num_blocks, bs,
                  self.pool.num_blocks * bs, self.admission_rule, "off" if config.disable_prefix_caching else "on")
 
