@@ -51,9 +51,9 @@ def chat_prompt(service: Service, body: ChatRequest) -> str:
         raise ApiError("template_error", f"chat template error: {exc}") from None
 
 
-def checked(service: Service, make: Any) -> Any:
+async def checked(service: Service, make: Any) -> Any:
     try:
-        return make()
+        return await service.off_loop(make)
     except ApiError as exc:
         service.fail(exc)
         raise
@@ -80,7 +80,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     permit = service.admit()
     try:
         top_n = body.top_logprobs if body.logprobs else None
-        valid = checked(service, lambda: validate(chat_prompt(service, body), parameters(body, top_n),
+        valid = await checked(service, lambda: validate(chat_prompt(service, body), parameters(body, top_n),
                                                   service.config, service.engine.tokenizer,
                                                   stream=body.stream, add_special_tokens=False))
         timing.validation = time.perf_counter() - timing.start
@@ -140,7 +140,7 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
             exc = ApiError("validation", f"Number of prompts must be between 1 and {limit}. Given: {len(prompts)}")
             service.fail(exc)
             raise exc
-        valids = [checked(service, lambda p=p: validate(p, parameters(body), service.config,
+        valids = [await checked(service, lambda p=p: validate(p, parameters(body), service.config,
                                                         service.engine.tokenizer, stream=body.stream))
                   for p in prompts]
         timing.validation = time.perf_counter() - timing.start

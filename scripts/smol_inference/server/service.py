@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import errors
-from .config import DEADLINE_GRACE_S, DISCONNECT_POLL_S, ServerConfig
+from .config import DEADLINE_GRACE_S, DEFAULT_VALIDATION_WORKERS, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
 from .engine.runner import EXPIRED
 from .errors import ApiError
@@ -92,6 +93,12 @@ class Service:
         self.limiter = Limiter(config.max_concurrent_requests)
         self.ready = False
         self.draining = False                 # set by shutdown.py on SIGTERM: admit nothing new
+        # TGI's --validation-workers: tokenising a 2 MB body must not block the event loop.
+        self.validators = ThreadPoolExecutor(DEFAULT_VALIDATION_WORKERS, thread_name_prefix="smol-validation")
+
+    async def off_loop(self, fn: Any) -> Any:
+        """Run `fn()` (validation, tokenisation) on a validation worker; its exceptions propagate."""
+        return await asyncio.get_running_loop().run_in_executor(self.validators, fn)
 
     def admit(self) -> Permit:
         """Count the request and take a permit; 429 when none is left (TGI's overloaded)."""
