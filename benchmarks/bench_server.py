@@ -64,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--prompt-tokens", type=int, default=100, help="prompt length in tokens of the model's tokenizer (about)")
     add("--max-new-tokens", type=int, default=64)
     add("--max-total-tokens", type=int, default=None, help="course server --max-total-tokens (default: its own)")
+    add("--max-batch-prefill-tokens", type=int, default=None,
+        help="course server --max-batch-prefill-tokens in the throughput arms (default: its own)")
     add("--shared-prefix-tokens", type=int, default=1000, help="shared_prefix workload: common prefix length")
     add("--long-prompt-tokens", type=int, default=3000, help="long_prompt workload: the long prompt's length")
     add("--prefill-chunk-tokens", type=int, default=512, help="long_prompt workload: prefill budget with chunking")

@@ -25,9 +25,11 @@ if [ "${GPU_CHECK_SMOKE:-0}" = "1" ]; then
   DEVICE=cpu; DTYPE=float32; LAYERS=2; NEW=4; PROMPT=24; BIG=4; REQ1=2; MAXTOTAL=256; ARCH_ARGS=(--model scripts/smol_inference/assets/tiny-instruct)
   BASELINES=static   # transformers' generate_batch takes minutes on CPU
   SLOW=4             # a shared CPU is slow: every time limit x4
+  PREFILL=128
 else
   DEVICE=cuda; DTYPE=bfloat16; LAYERS=4; NEW=128; PROMPT=376; BIG=256; REQ1=4; MAXTOTAL=1024; ARCH_ARGS=(--arch smollm2-135m)
   BASELINES=static,generate_batch; SLOW=1
+  PREFILL=4096       # TGI's GPU default prefill budget: 256 prompts of ~376 tokens in ~24 steps
 fi
 echo "gpu_check: device $DEVICE, dtype $DTYPE, out $OUT"
 "$PY" -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'cuda', torch.cuda.is_available())" | tee "$OUT/versions.txt"
@@ -43,7 +45,7 @@ COMMON=(--device "$DEVICE" --dtype "$DTYPE" --prompt-tokens "$PROMPT" --max-new-
 timeout $((120 * SLOW)) "$PY" benchmarks/bench_server.py "${COMMON[@]}" --arms course --concurrency 1 --requests "$REQ1" \
   --output "$OUT/bench_1_client.json" > "$OUT/bench_1_client.log" 2>&1 || { echo "bench 1 client: FAILED"; status=1; }
 tail -4 "$OUT/bench_1_client.log"
-timeout $((150 * SLOW)) "$PY" benchmarks/bench_server.py "${COMMON[@]}" --arms course --concurrency "$BIG" --requests "$BIG" \
+timeout $((150 * SLOW)) "$PY" benchmarks/bench_server.py "${COMMON[@]}" --arms course --concurrency "$BIG" --requests "$BIG" --max-batch-prefill-tokens "$PREFILL" \
   --output "$OUT/bench_${BIG}_clients.json" > "$OUT/bench_${BIG}_clients.log" 2>&1 || { echo "bench $BIG clients: FAILED"; status=1; }
 tail -4 "$OUT/bench_${BIG}_clients.log"
 timeout $((180 * SLOW)) "$PY" benchmarks/bench_server.py "${COMMON[@]}" --arms "$BASELINES" --concurrency "$BIG" --requests "$BIG" \

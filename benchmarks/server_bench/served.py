@@ -125,6 +125,8 @@ def course_cmd(model: str, port: int, args: Any, batch_size: int | None = None, 
            "--max-concurrent-requests", str(max(128, 2 * args.concurrency))]
     cmd += ["--torch-threads", str(args.threads)] if args.threads else []
     cmd += ["--max-total-tokens", str(args.max_total_tokens)] if args.max_total_tokens else []
+    prefill = getattr(args, "max_batch_prefill_tokens", None)
+    cmd += ["--max-batch-prefill-tokens", str(prefill)] if prefill and not extra else []
     cmd += ["--max-batch-size", str(batch_size)] if batch_size else []
     return cmd + (extra or [])
 
