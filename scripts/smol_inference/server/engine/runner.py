@@ -151,7 +151,8 @@ class Engine:
 
     def _run(self, work: list[Work]) -> None:
         start = time.perf_counter()
-        method = DECODE if all(w.is_decode for w in work) else PREFILL
+        chunks = sum(1 for w in work if not w.is_decode)                     # before tokens are appended
+        method = PREFILL if chunks else DECODE
         for w in work:
             if w.seq.started_at is None:
                 w.seq.started_at = start
@@ -172,7 +173,7 @@ class Engine:
         for w in work:
             if w.seq in self.running:
                 self.blocks.register_full_blocks(w.seq)
-        self._observe(method, start, forward_done, ok=True, work=work)
+        self._observe(method, start, forward_done, ok=True, chunks=chunks)
 
     def _sample(self, out: StepOutput) -> None:
         live = [i for i, w in enumerate(out.samplers) if w.seq in self.running]
@@ -235,12 +236,10 @@ class Engine:
             seq.emit("error", message)
 
     # ---- metrics ---------------------------------------------------------------------------
-    def _observe(self, method: str, start: float, forward_done: float | None, ok: bool,
-                 work: list[Work] | None = None) -> None:
+    def _observe(self, method: str, start: float, forward_done: float | None, ok: bool, chunks: int = 0) -> None:
         if self.metrics:
             self.metrics.observe_batch(method, start, forward_done, ok)
-            if work:
-                self.metrics.observe_step(sum(1 for w in work if not w.is_decode))
+            self.metrics.observe_step(chunks)
 
     def _gauges(self) -> None:
         if self.metrics:
