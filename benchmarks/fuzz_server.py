@@ -2,8 +2,9 @@
 
 Runs tests/test_server_fuzz.py (the same checks CI runs: no 5xx, every status, content type and
 body as the server's own /api-doc/openapi.json documents them, bodies the document forbids
-refused) with more examples per route and mode, and writes a JSON summary: requests sent per route,
-statuses seen, checks, pass/fail, seconds.
+refused, and bodies with a lone surrogate such as "\\ud800" spliced into one string answered 422) with
+more examples per route and mode, and writes a JSON summary: requests sent per route, statuses
+seen (also those of the lone-surrogate bodies), checks, pass/fail, seconds.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/fuzz_server.py --examples 200 --out fuzz.json
 """

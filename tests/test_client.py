@@ -64,6 +64,17 @@ def test_error_classes_follow_tgi_status_table() -> None:
     assert not ValidationError("x").retryable and not GenerationError("x").retryable
 
 
+def test_errors_are_recognised_by_tgis_prefixes() -> None:
+    """A body or streamed event without `error_type` is classified by TGI's `InferError` wording."""
+    cases = {"Input validation error: `inputs` cannot be empty": (ValidationError, "validation"),
+             "Request failed during generation: CUDA out of memory": (GenerationError, "generation"),
+             "Template error: unknown role": (ValidationError, "template_error"),
+             "Model is overloaded": (OverloadedError, "overloaded"), "something else": (TGIError, None)}
+    for message, (cls, error_type) in cases.items():
+        error = from_payload({"error": message})
+        assert type(error) is cls and error.error_type == error_type, message
+
+
 def test_histogram_quantile_matches_promql() -> None:
     buckets = [(0.1, 5.0), (0.2, 8.0), (float("inf"), 10.0)]
     assert histogram_quantile(0.5, buckets) == pytest.approx(0.1)
@@ -225,6 +236,7 @@ def test_validation_error_is_typed_and_not_retried(client: TGIClient) -> None:
     with pytest.raises(ValidationError) as caught:
         client.generate("hi", max_new_tokens=4, temperature=-1.0)
     assert caught.value.status == 422 and caught.value.error_type == "validation" and caught.value.attempts == 1
+    assert caught.value.message.startswith("Input validation error: ")
 
 
 def test_metrics_move_with_requests(client: TGIClient) -> None:

@@ -59,6 +59,9 @@ def test_unknown_preset_lists_known_ones():
 def test_sampling_is_on_when_a_sampling_knob_is_set():
     assert not GenerationParams().sampling
     assert GenerationParams(temperature=0.5).sampling and GenerationParams(top_p=0.9).sampling
+    assert GenerationParams(top_k=5).sampling
+    # TGI's rule: only values that change the distribution turn sampling on
+    assert not GenerationParams(temperature=1.0).sampling and not GenerationParams(top_p=1.0).sampling
     greedy = GenerationParams(temperature=0.5, do_sample=False)
     assert not greedy.sampling and greedy.generate_kwargs()["temperature"] is None
 
@@ -107,7 +110,7 @@ def test_max_new_tokens_and_stop_strings(generator):
     word = full.split()[2]
     stopped = chat(generator, "Who are you?", stop=[word])
     assert stopped.finish_reason == "stop_sequence"
-    assert stopped.text.endswith(word) and len(stopped.text) < len(full)
+    assert stopped.text == full[:full.index(word)].strip()  # OpenAI's rule: cut before the stop string
 
 
 def test_seed_reproduces_sampling(generator):
@@ -173,3 +176,53 @@ def test_bad_prompts_are_value_errors(generator):
         chat(generator, [{"text": "hi"}])
     with pytest.raises(ValueError, match="context length"):
         check_prompt(generator, "word " * 600, make_params())
+
+
+# --- the contracts of issue 10: stop rule, prefill, seeds per row, length first ---------------
+
+SUM = "What is 7 plus 5?"  # the bundled model answers "7 plus 5 is 12."
+
+
+@pytest.mark.parametrize("stop, text", [(["plu"], "7"), (["is"], "7 plus 5"), (["12.", "5"], "7 plus")])
+def test_stop_strings_follow_openais_rule(generator, stop, text):
+    # A stop string anywhere in the new text ends the reply, even inside a token (" plus"), and is cut off.
+    result = chat(generator, SUM, stop=stop)
+    assert (result.text, result.finish_reason) == (text, "stop_sequence")
+    stream = stream_chat(generator, SUM, stop=stop)
+    shown = "".join(stream)
+    assert shown.strip() == text and not any(s in shown for s in stop)
+    assert generate_batch(generator, [SUM, "Who are you?"], stop=stop).texts[0] == text
+
+
+def test_a_final_assistant_message_is_continued(generator):
+    prefill = [{"role": "user", "content": "What is the capital of France?"},
+               {"role": "assistant", "content": "The capital of France is"}]
+    assert chat(generator, prefill).text == "Paris."  # continued, not a new turn ("A tomato.")
+    assert "".join(stream_chat(generator, prefill)).strip() == "Paris."
+
+
+def test_batch_rows_sample_with_their_own_seed(generator):
+    prompts = ["Tell me something.", "Who are you?", "What colour is the sky?"]
+    batch = generate_batch(generator, prompts, temperature=1.2, seed=42, max_new_tokens=30)
+    for prompt, text in zip(prompts, batch.texts):
+        assert text == chat(generator, prompt, temperature=1.2, seed=42, max_new_tokens=30).text
+    assert all(r.seed == 42 for r in batch.results)
+
+
+def test_length_is_checked_before_eos(generator):
+    full = chat(generator, SUM)
+    assert full.finish_reason == "eos_token"
+    exact = chat(generator, SUM, max_new_tokens=full.generated_tokens)  # the eos is the last allowed token
+    assert (exact.text, exact.finish_reason) == (full.text, "length")
+
+
+def test_temperature_one_alone_stays_greedy(generator):
+    assert chat(generator, "Tell me something.", temperature=1.0).text == chat(generator, "Tell me something.").text
+
+
+def test_conversations_are_checked_like_openais(generator):
+    for bad, match in (([{"role": "robot", "content": "hi"}], "role must be one of"),
+                       ([{"role": "user", "content": None}], "content must be a string"),
+                       ([{"role": "user", "content": "hi", "extra": 1}], "exactly the keys")):
+        with pytest.raises(ValueError, match=match):
+            chat(generator, bad)

@@ -1,5 +1,5 @@
 """The engine: continuous batching gives the same tokens as running alone; seeds reproduce;
-scheduler budgets, sampler filters and launcher-style config derivation behave like TGI's."""
+scheduler budgets and launcher-style config derivation behave like TGI's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import torch
 
 from conftest import WAIT_S
 from smol_inference.server.config import ServerConfig
@@ -16,7 +15,6 @@ from smol_inference.server.engine import Engine, SamplingParams, Sequence, Stopp
 from smol_inference.server.engine.block_pool import BlockPool
 from smol_inference.server.engine.block_table import BlockManager
 from smol_inference.server.engine.queue import RequestQueue
-from smol_inference.server.engine.sampler import apply_warpers
 from smol_inference.server.engine.scheduler import Scheduler
 
 QUESTIONS = ["What is the capital of France?", "Hi", "What is 7 plus 5? Answer in one short sentence please.",
@@ -147,15 +145,6 @@ def test_scheduler_without_chunking_uses_tgi_waiting_served_ratio():
             w.seq.token_ids.append(7)
     assert len(scheduler.schedule()) == 3          # after max_waiting_tokens steps any newcomer may join
     assert len(queue) == 2
-
-
-def test_sampler_filters():
-    scores = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])                      # [V]
-    kept = lambda params: torch.isfinite(apply_warpers(scores, params)).nonzero().flatten().tolist()  # noqa: E731
-    assert kept(SamplingParams(do_sample=True, top_k=2)) == [0, 1]
-    assert kept(SamplingParams(do_sample=True, top_p=0.5)) == [0]
-    assert kept(SamplingParams(do_sample=True, top_p=0.9)) == [0, 1, 2]
-    assert 0 in kept(SamplingParams(do_sample=True, typical_p=0.5))
 
 
 def test_config_derives_and_checks_like_tgi():

@@ -7,6 +7,11 @@ CI runs `FUZZ_EXAMPLES` (default 15) examples per route and mode (positive: vali
 negative: violating it); the documented longer run is
 `benchmarks/fuzz_server.py --examples 200` (benchmarks/README.md, "Robustness").
 Set SMOL_FUZZ_EXAMPLES to change the count and SMOL_FUZZ_REPORT=path.json for a summary.
+
+Schemathesis never generates lone surrogates (it cannot encode them); JSON can carry them as
+`"\\ud800"` escapes, and such a string is not valid Unicode text. `with_lone_surrogates` (a
+`flatmap_body` hook) breaks one string of many generated bodies on every route that way: each must
+be answered 422 like any other bad input, never 500.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from conftest import WAIT_S, start_test_server  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
@@ -38,6 +44,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 LIMITS = {"max_total_tokens": 64, "max_input_tokens": 48}
 CALLS: Counter = Counter()
 STATUSES: Counter = Counter()
+SURROGATES: Counter = Counter()             # statuses of the bodies sent with a lone surrogate
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,44 @@ def fuzz_server(tiny_model):
         Path(REPORT).write_text(json.dumps({"examples_per_route_and_mode": FUZZ_EXAMPLES,
                                             "requests": sum(CALLS.values()),
                                             "per_route": dict(CALLS), "statuses": dict(STATUSES),
+                                            "lone_surrogate_statuses": dict(SURROGATES),
                                             "checks": [c.__name__ for c in CHECKS]}, indent=2))
+
+
+#: What `with_lone_surrogates` splices into a string: unpaired halves of a UTF-16 surrogate pair.
+LONE_SURROGATES = ["\ud800", "\udfff", "\ud83d"]
+
+
+def string_paths(value, path=()):
+    """Paths (tuples of keys/indexes) of every string inside a JSON value."""
+    if isinstance(value, str):
+        return [path]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [p for key, item in items for p in string_paths(item, (*path, key))]
+
+
+def replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def with_lone_surrogates(context, body):
+    """The body as generated, or the same body with a lone surrogate inside one of its strings."""
+    paths = string_paths(body)
+    if not paths:
+        return st.just(body)
+    broken = st.tuples(st.sampled_from(paths), st.sampled_from(LONE_SURROGATES)).map(
+        lambda pick: replaced(body, pick[0], _get(body, pick[0]) + pick[1]))
+    return st.one_of(st.just(body), broken)
+
+
+def _get(value, path):
+    for key in path:
+        value = value[key]
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +102,7 @@ def api_schema(fuzz_server):
     loaded.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE,
                                            schemathesis.GenerationMode.NEGATIVE],
                                     max_examples=FUZZ_EXAMPLES, deterministic=True)
+    loaded.hooks.register_hook_with_name(with_lone_surrogates, "flatmap_body")
     return loaded
 
 
@@ -79,6 +124,9 @@ def test_every_answer_matches_the_published_schema(api_schema, route, mode):
     def fuzz(case) -> None:
         response = case.call_and_validate(checks=CHECKS, timeout=WAIT_S)
         CALLS[route] += 1
+        sent = json.dumps(case.body) if isinstance(case.body, (dict, list, str)) else ""
+        if any(c in sent for c in ("\\ud800", "\\udfff", "\\ud83d")):
+            SURROGATES[str(response.status_code)] += 1
         STATUSES[str(response.status_code)] += 1
         assert response.status_code < 500, response.text
 
@@ -97,3 +145,11 @@ def test_the_published_schema_documents_every_route_and_error(fuzz_server):
     params = doc["components"]["schemas"]["GenerateParameters"]["properties"]
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == set(OK_CONTENT)     # all fuzzed
     assert params["top_p"]["exclusiveMaximum"] == 1.0 and params["temperature"]["exclusiveMinimum"] == 0.0
+
+
+def test_lone_surrogates_were_sent_and_refused():
+    """Runs after the fuzz cases above (file order): the hook did send broken strings, all refused."""
+    if not CALLS:
+        pytest.skip("the fuzz cases did not run in this session")
+    assert sum(SURROGATES.values()) > 0
+    assert set(SURROGATES) <= {"422", "401", "413"}, SURROGATES

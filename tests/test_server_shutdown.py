@@ -92,7 +92,8 @@ def test_grace_period_over_fails_the_rest(tiny_model):
         started = time.monotonic()
         handle.drain(WAIT_S)
         thread.join(WAIT_S)
-        assert json.loads(events[-1]) == {"error": "Server is shutting down", "error_type": "generation"}
+        assert json.loads(events[-1]) == {"error": "Request failed during generation: Server is shutting down",
+                                          "error_type": "generation"}
         assert time.monotonic() - started < WAIT_S / 2 and not handle._thread.is_alive()
     finally:
         handle.stop()

@@ -35,7 +35,9 @@ RULES = [
     ({"best_of": 2, "do_sample": True, "seed": 1}, "`seed` must not be set when `best_of` > 1"),
     ({"truncate": 0}, "`truncate` must be strictly positive and less than 511. Given: 0"),
     ({"truncate": 10**6}, "`truncate` must be strictly positive and less than 511"),
-    ({"grammar": {"type": "json", "value": {}}}, "grammar is not supported"),
+    ({"grammar": {"type": "json", "value": {}}}, "grammar is not valid: Grammar must have a 'properties' field"),
+    ({"watermark": True}, "`watermark` is not supported"),
+    ({"stop": [""]}, "`stop` sequences cannot be empty"),
     ({"adapter_id": "lora"}, "`adapter_id` is not supported"),
 ]
 
@@ -45,24 +47,26 @@ def test_parameter_rules(http, parameters, message):
     response = http.post("/generate", json={"inputs": "Hello", "parameters": parameters})
     assert response.status_code == 422, response.text
     assert response.json()["error_type"] == "validation"
-    assert response.json()["error"].startswith(message)
+    assert response.json()["error"].startswith("Input validation error: " + message)
 
 
 def test_streaming_only_rules(http):
     for parameters, message in (({"decoder_input_details": True}, "`decoder_input_details` == true is not supported"),
                                 ({"best_of": 2, "do_sample": True}, "`best_of` != 1 is not supported when streaming")):
         response = http.post("/generate_stream", json={"inputs": "Hello", "parameters": parameters})
-        assert response.status_code == 422 and response.json()["error"].startswith(message)
+        assert response.status_code == 422
+        assert response.json()["error"].startswith("Input validation error: " + message)
 
 
 def test_input_rules(http):
     empty = http.post("/generate", json={"inputs": ""})
-    assert empty.status_code == 422 and empty.json()["error"] == "`inputs` cannot be empty"
+    assert empty.status_code == 422 and empty.json()["error"] == "Input validation error: `inputs` cannot be empty"
     long = http.post("/generate", json={"inputs": "Hello " * 600, "parameters": {"max_new_tokens": 1}})
     assert long.status_code == 422
-    assert long.json()["error"].startswith("`inputs` must have less than 511 tokens. Given: ")
+    assert long.json()["error"].startswith("Input validation error: `inputs` must have less than 511 tokens. Given: ")
     total = http.post("/generate", json={"inputs": "Hello", "parameters": {"max_new_tokens": 512}})
-    assert total.json()["error"].startswith("`inputs` tokens + `max_new_tokens` must be <= 512. Given: ")
+    assert total.json()["error"].startswith(
+        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 512. Given: ")
     assert total.json()["error"].endswith("and 512 `max_new_tokens`")
 
 

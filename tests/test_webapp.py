@@ -74,6 +74,7 @@ def test_seeded_sampling_is_reproducible_over_http(client):
     ({"inputs": 5}, "inputs"),
     ({"messages": []}, "messages"),
     ({"messages": [{"role": "robot", "content": "hi"}]}, "messages.0.role"),
+    ({"messages": [{"role": "user", "content": "hi", "name": "x"}]}, "messages.0.name"),
     ({"inputs": "hi", "parameters": {"temperature": 0}}, "temperature"),
     ({"inputs": "hi", "parameters": {"top_p": 1.5}}, "top_p"),
     ({"inputs": "hi", "parameters": {"max_new_tokens": "many"}}, "max_new_tokens"),
@@ -88,6 +89,27 @@ def test_invalid_input_is_a_readable_422(client, body, match):
         assert response.status_code == 422, (route, response.text)
         error = response.json()
         assert error["error_type"] == "validation" and match in error["error"], error
+        assert error["error"].startswith("Input validation error: ")       # TGI's wording
+
+
+@pytest.mark.parametrize("body", [b'{"inputs": "\\ud800"}', b'{"messages": [{"role": "user", "content": "\\udfff"}]}',
+                                  b'{"inputs": "hi", "parameters": {"stop": ["\\ud83d"]}}'])
+def test_text_that_is_not_unicode_is_a_422(client, body):
+    for route in ("/generate", "/generate_stream"):
+        response = client.post(route, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422 and "not valid Unicode" in response.json()["error"], response.text
+
+
+def test_prefill_and_stop_rules_over_http(client):
+    prefill = [{"role": "user", "content": "What is the capital of France?"},
+               {"role": "assistant", "content": "The capital of France is"}]
+    assert client.post("/generate", json={"messages": prefill}).json()["generated_text"] == "Paris."
+    stopped = client.post("/generate", json={"inputs": "What is 7 plus 5?", "parameters": {"stop": ["plu"]}}).json()
+    assert (stopped["generated_text"], stopped["details"]["finish_reason"]) == ("7", "stop_sequence")
+    with client.stream("POST", "/generate_stream", json={"inputs": "What is 7 plus 5?",
+                                                         "parameters": {"stop": ["is"]}}) as response:
+        events = read_events(response)
+    assert "".join(e["token"]["text"] for e in events).strip() == events[-1]["generated_text"] == "7 plus 5"
 
 
 def test_body_that_is_not_json_is_a_422(client):

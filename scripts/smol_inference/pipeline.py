@@ -88,6 +88,8 @@ def chat(generator, messages: Messages, *, preset: str | Preset | None = None, *
     """One reply to a conversation (or a single user prompt) with its measurements.
 
     Section "Chat templates"; parameters as in `make_params`, e.g. `chat(g, "Hi", temperature=0.7, seed=0)`.
+    A conversation that ends with an assistant message is continued (stages.render_chat). A stop
+    string ends the reply wherever it appears, even inside a token, and is cut off (OpenAI's rule).
     """
     chosen = make_params(preset, **params)
     inputs = encode(generator, [messages], chosen)
@@ -100,7 +102,8 @@ def generate_batch(generator, prompts: Sequence[Messages], *, batch_size: int = 
                    preset: str | Preset | None = None, **params: Any) -> BatchResult:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
-    Sorting by length first puts similar prompts together, so less padding is computed.
+    Sorting by length first puts similar prompts together, so less padding is computed. Each row
+    samples with its own generator, so with a seed `texts[i]` is what `chat(prompts[i], seed=...)` says.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -126,7 +129,8 @@ class ChatStream:
     """Text chunks as they are generated; `.result` holds the measurements once done (section "Streaming").
 
     Generation runs in a background thread that feeds a `TextIteratorStreamer`; `close()` asks it
-    to stop at the next token (used when a web client goes away).
+    to stop at the next token (used when a web client goes away). Stop strings follow OpenAI's rule,
+    as in `chat`: text that may be the start of a stop string is held back until it is known.
     """
 
     def __init__(self, generator, messages: Messages, params: GenerationParams, timeout_s: float) -> None:
@@ -160,9 +164,14 @@ class ChatStream:
             self._streamer.end()
 
     def __iter__(self) -> Iterator[str]:
+        from .server.engine.stopping import StopStreamer
+
+        cutter = StopStreamer(self._params.stop)  # never shows a stop string, nor a tail that may start one
         for chunk in self._streamer:
-            if chunk:
-                yield chunk
+            if shown := cutter.push(chunk):
+                yield shown
+        if rest := cutter.flush():
+            yield rest
         self._thread.join()
         if self._error is not None:
             raise self._error

@@ -28,8 +28,9 @@ def _is_number(value: Any) -> bool:
 class GenerationParams:
     """How to pick the next token, and when to stop (inference_pipeline.md, "Generation parameters").
 
-    `do_sample=None` means: sample when any of temperature, top_k or top_p is set, otherwise greedy
-    (TGI's rule). With greedy decoding the sampling knobs are ignored.
+    `do_sample=None` means: sample when a value changes the distribution (temperature != 1, any
+    top_k, top_p < 1), otherwise greedy: TGI's rule (utils/tokens.py, `NextTokenChooser`), so
+    `temperature=1.0` alone stays greedy. With greedy decoding the sampling knobs are ignored.
     """
 
     max_new_tokens: int = settings.DEFAULT_MAX_NEW_TOKENS
@@ -74,7 +75,8 @@ class GenerationParams:
         """True when the next token is drawn at random, False for greedy decoding."""
         if self.do_sample is not None:
             return self.do_sample
-        return any(v is not None for v in (self.temperature, self.top_k, self.top_p))
+        return ((self.temperature is not None and self.temperature != 1.0) or self.top_k is not None
+                or (self.top_p is not None and self.top_p < 1.0))
 
     def generate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `model.generate` (seed and stop strings are handled by the caller)."""

@@ -1,7 +1,7 @@
 """The three stages of a text-generation pipeline, and what they measure.
 
-Pre-process (chat template, tokenizer with left padding), forward (`model.generate` with a seed,
-stop strings and a cancel flag), post-process (cut the prompt off, count tokens up to EOS, decode),
+Pre-process (chat template, tokenizer with left padding), forward (`model.generate` with per-row
+seeded sampling, OpenAI's stop rule and a cancel flag: controls.py), post-process (cut the prompt off, count tokens up to EOS, decode),
 as in the transformers "Pipelines" and "Text generation strategies" guides. The helpers in
 pipeline.py are built from these. Taught in inference_pipeline.md, "How a pipeline works" and
 "Measuring a generation".
@@ -58,23 +58,53 @@ class BatchResult:
         return self.generated_tokens / self.total_s if self.total_s > 0 else 0.0
 
 
+#: The roles a lesson-1 conversation may use (OpenAI's, without tools).
+ROLES = ("system", "user", "assistant")
+
+
 def as_messages(prompt: Messages) -> list[dict]:
+    """A prompt string as one user message, or a conversation checked as OpenAI checks one
+    (known role, text content); ValueError names the first bad message."""
     if isinstance(prompt, str):
         if not prompt.strip():
             raise ValueError("the prompt must not be empty")
         return [{"role": "user", "content": prompt}]
     messages = list(prompt)
-    if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+    if not messages:
         raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or set(m) != {"role", "content"}:
+            raise ValueError(f"messages[{i}] must be a dict with exactly the keys 'role' and 'content'")
+        if m["role"] not in ROLES:
+            raise ValueError(f"messages[{i}]: role must be one of {', '.join(ROLES)}, got {m['role']!r}")
+        if not isinstance(m["content"], str):
+            raise ValueError(f"messages[{i}]: content must be a string, got {type(m['content']).__name__}")
     return messages
+
+
+def render_chat(tokenizer, messages: list[dict]) -> str:
+    """The chat template applied to `messages` (section "Chat templates").
+
+    A conversation that ends with an assistant message is CONTINUED: its turn stays open and the
+    model writes on from its last word (transformers `continue_final_message`, TGI PR #2733: a
+    prefill). Otherwise the assistant's turn is opened (`add_generation_prompt`). An empty final
+    assistant message is the same as none. The course server's chat routes use this too.
+    """
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant" and not last.get("content"):
+        messages = messages[:-1]
+        last = {}
+    if last.get("role") == "assistant":
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False,
+                                             continue_final_message=True)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 def encode(generator, prompts: Sequence[Messages], params: GenerationParams) -> dict:
     """Pre-process: chat template (when the tokenizer has one), then tokenize with left padding."""
     tokenizer = generator.tokenizer
     if tokenizer.chat_template is not None:
-        texts = [tokenizer.apply_chat_template(as_messages(p), tokenize=False, add_generation_prompt=True)
-                 for p in prompts]
+        texts = [render_chat(tokenizer, as_messages(p)) for p in prompts]
         inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     else:
         texts = ["\n".join(m["content"] for m in as_messages(p)) for p in prompts]
@@ -113,20 +143,25 @@ class Clock:
 
 
 def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, cancel: threading.Event | None = None):
-    """Forward: `model.generate` with the parameters, a seed, stop strings and an optional cancel flag."""
+    """Forward: `model.generate` with the parameters, per-row seeded sampling, stop strings and a cancel flag.
+
+    Sampling is done by `controls.RowSampler` (one generator per row, so a seeded row never depends on
+    its batch); `generate` itself runs greedy over the one-hot scores it returns."""
     import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+    from transformers import LogitsProcessorList, StoppingCriteriaList
+
+    from .controls import Cancel, RowSampler, StopStrings
 
     kwargs = params.generate_kwargs()
-    if params.stop:
-        kwargs.update(stop_strings=list(params.stop), tokenizer=generator.tokenizer)
+    rows, prompt_len = inputs["input_ids"].shape                # [batch, prompt_len]
+    if params.sampling:
+        kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None, logits_processor=LogitsProcessorList(
+            [RowSampler(rows, params.seed, params.temperature, params.top_k, params.top_p, inputs["input_ids"].device)]))
+    criteria = [StopStrings(generator.tokenizer, prompt_len, params.stop)] if params.stop else []
     if cancel is not None:
-        class _Cancel(StoppingCriteria):
-            def __call__(self, input_ids, scores, **_: Any):
-                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
-        kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancel()])
-    if params.seed is not None:
-        torch.manual_seed(params.seed)  # also seeds every CUDA device
+        criteria.append(Cancel(cancel))
+    if criteria:
+        kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
     with torch.inference_mode():
         return generator.model.generate(**inputs, streamer=streamer,
                                         pad_token_id=generator.tokenizer.pad_token_id, **kwargs)
@@ -134,7 +169,12 @@ def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, ca
 
 def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft: float, total: float,
            cancelled: bool = False) -> list[GenerationResult]:
-    """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode."""
+    """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode.
+
+    The text is cut before the first stop string (OpenAI's rule). Finish reason, in the order of
+    server/engine/stopping.py: a stop string ("stop_sequence"), then `max_new_tokens` reached
+    ("length", even when the last token is eos, as TGI checks length first), then "eos_token"."""
+    from .server.engine.stopping import first_stop  # lazy: importing the engine package loads torch
     tokenizer = generator.tokenizer
     eos = generator.model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
@@ -145,12 +185,16 @@ def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft:
         while end is None and row and row[-1] == tokenizer.pad_token_id:
             row = row[:-1]  # finished early by a stop string: the rest is padding
         tokens = row[:end] if end is not None else row
-        text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-        if end is not None:
+        text = tokenizer.decode(tokens, skip_special_tokens=True)
+        cut = first_stop(text, params.stop)
+        if cut is not None:
+            text, reason = text[:cut], "stop_sequence"
+        elif len(tokens) >= params.max_new_tokens:
+            reason = "length"
+        elif end is not None:
             reason = "eos_token"
-        elif params.stop and any(s in text for s in params.stop):
-            reason = "stop_sequence"
         else:
-            reason = "cancelled" if cancelled and len(tokens) < params.max_new_tokens else "length"
-        results.append(GenerationResult(text, len(tokens), reason, ttft, total, int(sum(mask)), params.seed))
+            reason = "cancelled" if cancelled else "length"
+        results.append(GenerationResult(text.strip(), len(tokens), reason, ttft, total, int(sum(mask)),
+                                        params.seed))
     return results

@@ -2,8 +2,9 @@
 
 Routes and shapes follow Text Generation Inference's API, cut down (../shared/reference/TGI-FACTS.md):
 `POST /generate` (JSON body `{inputs | messages, parameters}`), `POST /generate_stream` (server-sent
-events, `data: {json}`), `GET /health`; errors are `{"error", "error_type"}` with status 422 for
-invalid input. The model runs off the event loop, one request at a time (a lock), which is exactly
+events, `data: {json}`), `GET /health`; errors are `{"error", "error_type"}` with TGI's wording
+("Input validation error: ...", status 422, also for text that is not valid Unicode). A conversation
+ending with an assistant message is continued; stop strings follow OpenAI's rule (pipeline.py). The model runs off the event loop, one request at a time (a lock), which is exactly
 the limit that serving engines remove. Taught in inference_pipeline.md, "A simple web server".
 
 Start it with `smol-inference webapp` or `uvicorn --factory smol_inference.webapp:create_app`.
@@ -28,9 +29,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from . import settings
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
+from .server.errors import PREFIX
+from .server.schemas import invalid_unicode
 
 
 class Message(BaseModel):
+    model_config = {"extra": "forbid"}
     role: Literal["system", "user", "assistant"]
     content: str
 
@@ -46,6 +50,13 @@ class GenerateRequest(BaseModel):
     messages: list[Message] | None = Field(default=None, min_length=1)
     # Checked by GenerationParams (the one home of the rules); "preset" picks a starting point.
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        if (where := invalid_unicode(data)) is not None:
+            raise ValueError(f"`{where}` is not valid Unicode text (a lone surrogate cannot be encoded as UTF-8)")
+        return data
 
     @model_validator(mode="after")
     def _one_prompt(self) -> GenerateRequest:
@@ -64,7 +75,7 @@ class ValidationFailure(Exception):
 
 
 def _error(status: int, message: str, error_type: str) -> JSONResponse:
-    return JSONResponse({"error": message, "error_type": error_type}, status_code=status)
+    return JSONResponse({"error": PREFIX.get(error_type, "") + message, "error_type": error_type}, status_code=status)
 
 
 def _details(result: GenerationResult) -> dict[str, Any]:
@@ -159,7 +170,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
                                 "generated_text": result.text if result else None,
                                 "details": _details(result) if result else None})
                 except Exception as exc:  # once streaming started the status is 200: report in-band
-                    yield _sse({"error": str(exc), "error_type": "generation"})
+                    yield _sse({"error": PREFIX["generation"] + str(exc), "error_type": "generation"})
                 finally:
                     if stream is not None:
                         stream.close()  # the client may have gone: stop generating at the next token

@@ -2,7 +2,8 @@
 
 Follows the status table of TGI's router (../shared/reference/TGI-FACTS.md, "Errors"): 422 validation,
 424 generation, 429 overloaded, 500 incomplete_generation, 503 healthcheck. Connection failures become
-`UnavailableError` too, so one `except` covers "the server cannot answer now".
+`UnavailableError` too, so one `except` covers "the server cannot answer now". A body without
+`error_type` is classified by TGI's message prefix ("Input validation error: ...").
 Taught in text_generation_inference.md, "Errors and retries".
 """
 
@@ -71,6 +72,20 @@ _BY_TYPE: dict[str, type[TGIError]] = {
 }
 
 
+#: TGI's `InferError` display strings (router/src/infer/mod.rs): the start of every `error` message.
+_BY_PREFIX: dict[str, str] = {
+    "Input validation error: ": "validation", "Request failed during generation: ": "generation",
+    "Template error: ": "template_error", "Tool error: ": "tool_error", "Model is overloaded": "overloaded",
+    "Incomplete generation": "incomplete_generation",
+}
+
+
+def error_type_of(message: str | None) -> str | None:
+    """TGI's error_type for a message that starts with one of TGI's prefixes (a body without
+    `error_type`, or a bare streamed error), else None."""
+    return next((kind for prefix, kind in _BY_PREFIX.items() if (message or "").startswith(prefix)), None)
+
+
 def error_class(status: int | None, error_type: str | None) -> type[TGIError]:
     """The exception class for an HTTP status and/or a TGI error_type (status wins when known)."""
     if status in _BY_STATUS:
@@ -92,6 +107,7 @@ def from_payload(payload: Any, status: int | None = None, retry_after: float | N
     else:
         message, error_type = None, None
     message = str(message or (payload if payload else f"HTTP {status}"))
+    error_type = error_type or error_type_of(message)
     return error_class(status, error_type)(message, error_type=error_type, status=status, retry_after=retry_after)
 
 
@@ -146,6 +162,7 @@ def translate(exc: BaseException) -> TGIError | None:
                       hub.OverloadedError: "overloaded",
                       hub.IncompleteGenerationError: "incomplete_generation"}.get(type(exc))
         message = str(exc).split("\n")[0]
+        error_type = error_type or error_type_of(message)
         return error_class(status, error_type)(message, error_type=error_type, status=status)
     kinds = _kinds(exc)
     if kinds & _TIMEOUT:

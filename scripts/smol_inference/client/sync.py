@@ -23,6 +23,7 @@ from huggingface_hub.inference._generated.types import (
 )
 
 from .. import settings
+from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
 from .errors import UnavailableError, from_response, translate
 from .offline import allow_own_endpoints
@@ -138,6 +139,18 @@ class TGIClient:
         for event in self.stream_events(prompt, **params):
             if not event.token.special:
                 yield event.token
+
+    def generate_json(self, prompt: str, schema: structured.Schema, **params: Any) -> Any:
+        """Generation constrained by TGI's `grammar` to `schema` (a JSON Schema dict or a Pydantic model
+        class), parsed into it (client/structured.py). Lesson 2, "Structured output and tool calling"."""
+        out = self.generate(prompt, grammar=structured.grammar(schema), **params)
+        return structured.parse(out.generated_text, schema)
+
+    def chat_json(self, messages: list[dict[str, Any]], schema: structured.Schema, **params: Any) -> Any:
+        """A chat answer constrained by OpenAI's `response_format` (json_schema), parsed into `schema`.
+        Tools need no helper: `chat(messages, tools=[...], tool_choice=..., tool_prompt=...)`."""
+        out = self.chat(messages, response_format=structured.response_format(schema), **params)
+        return structured.parse(out.choices[0].message.content, schema)
 
     def chat(self, messages: list[dict[str, Any]], **params: Any) -> ChatCompletionOutput:
         """OpenAI chat completion (`/v1/chat/completions`): `.choices[0].message.content`, `.usage`."""

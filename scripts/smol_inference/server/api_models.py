@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+#: Which distribution every reported log-probability comes from (engine/sampler.py), on every route.
+LOGPROB_DOC = ("Natural log of the token's probability under the model's raw next-token distribution: the "
+               "log-softmax of the logits before repetition/frequency penalties, temperature, top-k, top-p, "
+               "typical-p and grammar (vLLM's default `raw_logprobs`; TGI reports the processed distribution). "
+               "Always a finite number <= 0.")
 
 
 class ErrorResponse(BaseModel):
@@ -20,14 +26,14 @@ class ErrorResponse(BaseModel):
 class Token(BaseModel):
     id: int
     text: str
-    logprob: float | None
+    logprob: float = Field(description=LOGPROB_DOC)
     special: bool
 
 
 class PrefillToken(BaseModel):
     id: int
     text: str
-    logprob: float | None
+    logprob: float | None = Field(description=LOGPROB_DOC + " null for the first prompt token (no context), as TGI.")
 
 
 class BestOfSequence(BaseModel):
@@ -81,15 +87,28 @@ class _OpenAIHeader(BaseModel):
     object: str
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str                   # a JSON object as a string (OpenAI)
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: str
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
     role: str
-    content: str
+    content: str | None              # null when the answer is tool_calls
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChatChoice(BaseModel):
     index: int
     message: ChatMessage
-    logprobs: dict[str, Any] | None
+    logprobs: dict[str, Any] | None = Field(description="OpenAI `logprobs.content[]` when `logprobs` is true. "
+                                            + LOGPROB_DOC)
     finish_reason: str
 
 
@@ -125,15 +144,29 @@ class StreamResponse(BaseModel):
     details: StreamDetails | None
 
 
+class DeltaFunction(BaseModel):
+    name: str | None = None          # in the first delta of a call only
+    arguments: str | None = None     # the next piece of the arguments string
+
+
+class DeltaToolCall(BaseModel):
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: DeltaFunction
+
+
 class ChatDelta(BaseModel):
     role: str
-    content: str
+    content: str | None
+    tool_calls: list[DeltaToolCall] | None = None
 
 
 class ChatChunkChoice(BaseModel):
     index: int
     delta: ChatDelta
-    logprobs: dict[str, Any] | None
+    logprobs: dict[str, Any] | None = Field(description="OpenAI `logprobs.content[]` when `logprobs` is true. "
+                                            + LOGPROB_DOC)
     finish_reason: str | None
 
 

@@ -38,6 +38,12 @@ BATCH_TOTAL_SEQUENCES = 16
 DISCONNECT_POLL_S = 0.05
 #: How long the idle model thread sleeps before looking at the queue again (seconds).
 IDLE_WAIT_S = 0.05
+#: Prompt tokens the incremental detokeniser decodes before the first new token, so that a
+#: SentencePiece leading space survives (TGI: prefix_offset = input length - 5).
+DETOKENIZE_CONTEXT_TOKENS = 5
+#: top-p and typical-p look for the tokens they keep among this many candidates first; only a row
+#: whose candidates hold less than top_p (typical_p) of the probability pays for a full-vocabulary sort.
+NUCLEUS_CANDIDATES = 1024
 #: SSE keep-alive comment interval, as TGI (seconds).
 KEEP_ALIVE_S = 15.0
 #: After SIGTERM, how long requests already admitted may run before they are failed (seconds). Below
@@ -49,6 +55,12 @@ DRAIN_POLL_S = 0.05
 ENGINE_STOP_S = 10.0
 #: After the grace period, how long uvicorn waits for the last responses to be written (seconds).
 SHUTDOWN_CLOSE_S = 5.0
+#: Compiled grammars kept per tokenizer (LRU by type and value; engine/grammar.py).
+GRAMMAR_CACHE_SIZE = 64
+#: TGI's default `tool_prompt` (router/src/lib.rs, `default_tool_prompt`), appended after the tools.
+DEFAULT_TOOL_PROMPT = ("\nGiven the functions available, please respond with a JSON for a function call with its "
+                       "proper arguments that best answers the given prompt. Respond in the format {name: function "
+                       "name, parameters: dictionary of argument name and its value}.Do not use variables.\n")
 DTYPES = ("float32", "float16", "bfloat16")
 #: Tokens per KV-cache block (vLLM's default block size).
 DEFAULT_KV_BLOCK_SIZE = 16

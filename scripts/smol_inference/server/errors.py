@@ -1,7 +1,8 @@
 """TGI's error contract: a body `{"error", "error_type"}` and a status per error type.
 
 From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
-summarised in ../shared/reference/TGI-FACTS.md, "Errors". 401 and 413 are the course server's
+summarised in ../shared/reference/TGI-FACTS.md, "Errors"; the `error` string starts with TGI's
+prefix for its type ("Input validation error: ...", PREFIX). 401 and 413 are the course server's
 answers for a missing API key and an oversize body; 503 `shutting_down` is its answer while it
 drains after SIGTERM (TGI's router stops accepting connections instead). text_generation_inference.md, "Errors".
 """
@@ -27,6 +28,15 @@ STATUS = {
 }
 
 
+#: The `InferError` display prefixes of TGI's router (router/src/infer/mod.rs); clients match on them.
+PREFIX = {
+    "validation": "Input validation error: ",
+    "generation": "Request failed during generation: ",
+    "template_error": "Template error: ",
+    "tool_error": "Tool error: ",
+}
+
+
 @dataclass
 class ApiError(Exception):
     """An error the client sees as TGI would show it."""
@@ -43,8 +53,17 @@ class ApiError(Exception):
     def status(self) -> int:
         return STATUS[self.error_type]
 
+    @property
+    def error(self) -> str:
+        """The `error` string clients see: TGI's prefix for the type, then the message (a message
+        that already starts with the prefix's words, such as GENERATION_FAILED, is not prefixed twice)."""
+        prefix = PREFIX.get(self.error_type, "")
+        if prefix and self.message.startswith(prefix.rstrip(": ")):
+            return self.message
+        return prefix + self.message
+
     def body(self) -> dict[str, str]:
-        return {"error": self.message, "error_type": self.error_type}
+        return {"error": self.error, "error_type": self.error_type}
 
 
 def validation(message: str) -> ApiError:

@@ -1,16 +1,16 @@
 """The OpenAI-compatible routes TGI also serves: `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
 
-Mapping of OpenAI fields onto TGI's generate parameters as TGI's router does it (router/src/lib.rs,
-`ChatRequest`, `CompletionRequest`): `max_tokens` -> `max_new_tokens`, temperature 0 -> greedy,
-`logprobs`/`top_logprobs` -> details/top_n_tokens; eos_token is reported as "stop"; streams end
-with `data: [DONE]`. Shapes per ../shared/reference/tgi-openapi.json. text_generation_inference.md,
-"OpenAI-compatible API".
+Fields map onto TGI's generate parameters as TGI's router maps them (chat_request.py); eos_token is
+reported as "stop"; streams end with `data: [DONE]`. Stop strings follow OpenAI's rule, streaming
+included (engine/stopping.py). A multi-prompt completion is one request in the metrics. Shapes per
+../shared/reference/tgi-openapi.json. text_generation_inference.md, "OpenAI-compatible API".
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,48 +18,30 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from . import responses
+from . import chat_tools, responses, structured
+from .chat_request import chat_prompt, check_chat, check_completion, parameters, top_n
 from .errors import ApiError
-from .schemas import ChatRequest, CompletionRequest, GenerateParameters, GenerateRequest
+from .engine.stopping import RULE_OPENAI, StopStreamer
+from .openai_schemas import ChatRequest, CompletionRequest
+from .schemas import GenerateRequest
 from .service import Service, Timing
-from .tgi_routes import SSE_HEADERS, generate_common, service_of, sse, token_stream
+from .tgi_routes import SSE_HEADERS, byte_offsets, generate_common, service_of, sse, token_stream
 from .validation import ValidRequest, check_parameters, validate
 
 router = APIRouter()
 DONE = "[DONE]"
 
 
-def parameters(body: ChatRequest | CompletionRequest, top_n: int | None = None) -> GenerateParameters:
-    greedy = body.temperature is not None and body.temperature == 0
-    return GenerateParameters(
-        do_sample=not greedy, temperature=None if greedy else body.temperature, top_p=body.top_p,
-        max_new_tokens=body.max_tokens, seed=body.seed, stop=body.stop_list(), details=True,
-        frequency_penalty=body.frequency_penalty, repetition_penalty=body.repetition_penalty,
-        top_n_tokens=top_n)
-
-
-def chat_prompt(service: Service, body: ChatRequest) -> str:
-    if body.tools:
-        raise ApiError("tool_error", "tools are not supported by the course server")
-    if body.response_format is not None:
-        raise ApiError("validation", "grammar is not supported")
-    tokenizer = service.engine.tokenizer
+def checked(service: Service, make: Any) -> Any:
     try:
-        return tokenizer.apply_chat_template([{"role": m.role, "content": m.text()} for m in body.messages],
-                                             tokenize=False, add_generation_prompt=True)
-    except Exception as exc:  # noqa: BLE001 - jinja errors of any kind are the template's fault
-        raise ApiError("template_error", f"chat template error: {exc}") from None
-
-
-async def checked(service: Service, make: Any) -> Any:
-    try:
-        return await service.off_loop(make)
+        return make()
     except ApiError as exc:
         service.fail(exc)
         raise
 
 
-async def collect(service: Service, valid: ValidRequest, request: Request, timing: Timing) -> Any:
+async def collect(service: Service, valid: ValidRequest, request: Request, timing: Timing,
+                  count: bool = True) -> Any:
     ticket = service.submit(valid)
     try:
         seq = await service.wait(ticket, request)
@@ -68,8 +50,19 @@ async def collect(service: Service, valid: ValidRequest, request: Request, timin
         raise
     finally:
         ticket.seq.cancel()
-    service.finish(valid, seq, timing)
+    service.finish(valid, seq, timing, count=count)
     return seq, ticket.top
+
+
+def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, chat_tools.ChatPlan]:
+    """The chat fields checked (chat_request.py), response_format/tools planned (chat_tools.py), the
+    template applied, then TGI's validation; the plan's grammar goes with the request."""
+    check_chat(body)
+    tokenizer = service.engine.tokenizer
+    plan = chat_tools.plan_chat(body, tokenizer)
+    valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
+                     stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
+    return replace(valid, grammar=plan.grammar), plan
 
 
 @router.post("/v1/chat/completions", tags=["OpenAI"])
@@ -79,12 +72,14 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     timing = Timing(start=time.perf_counter())
     permit = service.admit()
     try:
-        top_n = body.top_logprobs if body.logprobs else None
-        valid = await checked(service, lambda: validate(chat_prompt(service, body), parameters(body, top_n),
-                                                  service.config, service.engine.tokenizer,
-                                                  stream=body.stream, add_special_tokens=False))
+        valid, plan = await service.off_loop(lambda: checked(service, lambda: chat_valid(service, body)))
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
+        if plan.tools is not None:                              # the answer is a tool call
+            from .tool_answer import tool_answer
+            response = await tool_answer(request, service, body, valid, permit, timing, model)
+            permit = None if body.stream else permit
+            return response
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             stream = chat_stream(service, valid, permit, timing, model, include_usage, bool(body.logprobs))
@@ -106,6 +101,7 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
                       include_usage: bool, logprobs: bool) -> AsyncIterator[str]:
     header = {**responses.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
     generated = 0
+    cutter = StopStreamer(valid.stopping.stop_sequences)
     try:
         async for _, tok, top, seq in token_stream(service, valid, permit, timing):
             if tok is None:
@@ -116,7 +112,8 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
             if logprobs:
                 lp = {"content": [{"token": tok.text, "logprob": tok.logprob,
                                    "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}]}
-            delta = {"role": "assistant", "content": "" if tok.special else tok.text}
+            content = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
+            delta = {"role": "assistant", "content": content}
             finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
             yield sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}],
                        "usage": None})
@@ -140,16 +137,22 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
             exc = ApiError("validation", f"Number of prompts must be between 1 and {limit}. Given: {len(prompts)}")
             service.fail(exc)
             raise exc
-        valids = [await checked(service, lambda p=p: validate(p, parameters(body), service.config,
-                                                        service.engine.tokenizer, stream=body.stream))
-                  for p in prompts]
+        checked(service, lambda: check_completion(body))
+        grammar = checked(service, lambda: structured.checked(structured.response_format_grammar(
+            body.response_format), service.engine.tokenizer))
+        valids = [await service.off_loop(lambda p=p: checked(service, lambda: validate(  # off the event loop
+                      p, parameters(body), service.config, service.engine.tokenizer, stream=body.stream,
+                      stop_rule=RULE_OPENAI))) for p in prompts]
+        valids = [replace(v, grammar=grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:
-            stream = completion_stream(service, valids, permit, timing, model)
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            stream = completion_stream(service, valids, permit, timing, model, include_usage)
             permit = None
             return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
-        results = await asyncio.gather(*(collect(service, v, request, timing) for v in valids))
+        results = await asyncio.gather(*(collect(service, v, request, timing, count=False) for v in valids))
+        service.metrics.request_success.inc()       # one request, however many prompts
         choices = [{"index": i, "text": seq.text, "logprobs": None,
                     "finish_reason": responses.OPENAI_FINISH[seq.finish_reason]}
                    for i, (seq, _) in enumerate(results)]
@@ -163,19 +166,22 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
 
 
 async def completion_stream(service: Service, valids: list[ValidRequest], permit: Any, timing: Timing,
-                            model: str) -> AsyncIterator[str]:
+                            model: str, include_usage: bool) -> AsyncIterator[str]:
     """Interleave the prompts' token streams as tokens arrive; one `[DONE]` at the end."""
     header = {**responses.openai_header(model, "cmpl"), "object": "text_completion"}
     merged: asyncio.Queue = asyncio.Queue()
+    generated = [0] * len(valids)
 
     async def pump(index: int, valid: ValidRequest) -> None:
+        cutter = StopStreamer(valid.stopping.stop_sequences)
         try:
-            async for _, tok, _top, seq in token_stream(service, valid, None, timing):
+            async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=False):
                 if tok is not None:
+                    generated[index] += 1
                     # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
                     finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
-                    await merged.put({"index": index, "text": "" if tok.special else tok.text,
-                                      "logprobs": None, "finish_reason": finish})
+                    text = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
+                    await merged.put({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
             await merged.put(None)
         except ApiError as exc:
             await merged.put(exc)
@@ -192,6 +198,10 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
                 return
             else:
                 yield sse({**header, "choices": [item]})
+        service.metrics.request_success.inc()       # one request, however many prompts
+        if include_usage:
+            used = responses.usage(sum(v.input_length for v in valids), sum(generated))
+            yield sse({**header, "choices": [], "usage": used})
         permit.release()                            # before [DONE]: the client may send its next request at once
         yield sse(DONE)
     finally:
@@ -222,12 +232,11 @@ async def invocations(request: Request) -> Any:
 async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
     """The chat template applied and tokenized (TGI `ChatTokenizeResponse`); no generation."""
     service = service_of(request)
-    check_parameters(parameters(body, body.top_logprobs if body.logprobs else None), service.config)
-    text = chat_prompt(service, body)
+    check_chat(body)
+    check_parameters(parameters(body, top_n(body)), service.config)
+    text = chat_prompt(service.engine.tokenizer, body, chat_tools.plan_chat(body, service.engine.tokenizer))
     encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    tokens = [{"id": int(i), "text": text[start:stop], "start": int(start), "stop": int(stop)}
-              for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=False)]
-    return {"tokenize_response": tokens, "templated_text": text}
+    return {"tokenize_response": byte_offsets(text, encoding), "templated_text": text}
 
 
 @router.get("/v1/models", tags=["OpenAI"])

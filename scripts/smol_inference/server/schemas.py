@@ -4,16 +4,20 @@ Field names, types and defaults follow ../shared/reference/tgi-openapi.json (`Ge
 `CompatGenerateRequest`, `ChatRequest`, `CompletionRequest`) and TGI's router (router/src/lib.rs).
 Range rules that TGI checks after parsing (temperature > 0, ...) live in validation.py so that
 they give TGI's messages; the same ranges are written into the published OpenAPI schema
-(`doc_range`) so that it describes what the server accepts. Unknown fields are ignored, as TGI's
-serde structs do, and types are strict like serde's (`"stream": 0` or `"max_new_tokens": "5"` is a 422).
-text_generation_inference.md, "The API".
+(`doc_range`) so that it describes what the server accepts. Types are strict like serde's
+(`"stream": 0` or `"max_new_tokens": "5"` is a 422). Unlike TGI's serde structs, an unknown field is
+a 422 that names it (a misspelt `max_tokens` in /generate would otherwise be dropped silently), and
+a string that is not valid Unicode (a lone surrogate such as `"\\ud800"`, legal in JSON) is a 422
+before it reaches the tokenizer. The OpenAI bodies live in openai_schemas.py.
+text_generation_inference.md, "The API" and "Validation".
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 #: Largest seed a u64 can hold (TGI's seed type).
 MAX_SEED = 2**64 - 1
@@ -22,7 +26,38 @@ MAX_TOP_K = 2**31 - 1
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def invalid_unicode(value: Any, path: str = "") -> str | None:
+    """The JSON path of the first string (or key) in `value` that UTF-8 cannot encode, else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path and isinstance(key, str) else f"{path}[{key}]" if path else str(key)
+        found = invalid_unicode(key, where) if isinstance(key, str) else None
+        found = found or invalid_unicode(item, where)
+        if found:
+            return found
+    return None
+
+
+class _Request(_Body):
+    """A whole request body: refused when any string in it is not valid Unicode text."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = invalid_unicode(data)
+        if where is not None:
+            raise PydanticCustomError("invalid_unicode", "`{where}` is not valid Unicode text (a lone surrogate "
+                                      "such as \\ud800 cannot be encoded as UTF-8)", {"where": where})
+        return data
 
 
 def doc_range(**bounds: float) -> Any:
@@ -36,7 +71,11 @@ class GenerateParameters(_Body):
     details: bool = False
     do_sample: bool = False
     frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
-    grammar: dict[str, Any] | None = None
+    grammar: dict[str, Any] | None = Field(default=None, description=(
+        'Constrained decoding (TGI GrammarType): {"type": "json", "value": <JSON Schema with properties>}, '
+        '{"type": "json_schema", "value": {"name": ..., "schema": ...}} or {"type": "regex", "value": <pattern>}. '
+        'A bad schema, an unsupported keyword or a bad pattern is a 422 "grammar is not valid: ...".'),
+        examples=[{"type": "json", "value": {"properties": {"location": {"type": "string"}}}}])
     max_new_tokens: int | None = doc_range(minimum=1)
     repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
     return_full_text: bool | None = None
@@ -52,65 +91,10 @@ class GenerateParameters(_Body):
     adapter_id: str | None = None
 
 
-class GenerateRequest(_Body):
+class GenerateRequest(_Request):
     """`POST /generate`, `/generate_stream`, `/tokenize`; `POST /` also reads `stream`."""
 
     inputs: str = Field(json_schema_extra={"minLength": 1})
     parameters: GenerateParameters | None = None
     stream: bool = False
 
-
-class TextChunk(_Body):
-    type: Literal["text"]
-    text: str
-
-
-class Message(_Body):
-    role: str
-    content: str | list[TextChunk] | None = None
-    name: str | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(chunk.text for chunk in self.content)
-        return self.content or ""
-
-
-class StreamOptions(_Body):
-    include_usage: bool = False
-
-
-class _OpenAIBody(_Body):
-    model: str | None = None
-    max_tokens: int | None = doc_range(minimum=1)
-    temperature: float | None = doc_range(minimum=0.0)           # 0 means greedy
-    top_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    stop: str | list[str] | None = None
-    stream: bool = False
-    frequency_penalty: float | None = doc_range(minimum=-2.0, maximum=2.0)
-    repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)
-
-    def stop_list(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
-
-
-class ChatRequest(_OpenAIBody):
-    messages: list[Message] = Field(min_length=1)
-    logprobs: bool | None = None
-    top_logprobs: int | None = doc_range(minimum=0)
-    n: int | None = None
-    presence_penalty: float | None = None
-    stream_options: StreamOptions | None = None
-    tools: list[dict[str, Any]] | None = None
-    response_format: dict[str, Any] | None = None
-
-
-class CompletionRequest(_OpenAIBody):
-    prompt: str | list[str]
-    suffix: str | None = None
-
-    def prompts(self) -> list[str]:
-        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import errors
+from . import errors, structured
 from .config import DEADLINE_GRACE_S, DEFAULT_VALIDATION_WORKERS, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
 from .engine.runner import EXPIRED
@@ -136,7 +136,8 @@ class Service:
                 pass
 
         seq = Sequence(valid.input_ids, sampling, valid.stopping, emit, top_n_tokens=valid.top_n_tokens,
-                       prefill_details=valid.decoder_input_details)
+                       prefill_details=valid.decoder_input_details,
+                       grammar=structured.new_state(valid.grammar, self.engine.tokenizer))
         ticket = Ticket(seq)
         holder.append(ticket)
         self.engine.submit(seq)
@@ -165,14 +166,16 @@ class Service:
             if payload[2]:
                 return ticket.seq
 
-    def finish(self, valid: ValidRequest, seq: Sequence, timing: Timing) -> Timing:
-        """Fill the timing from the sequence and record the request metrics."""
+    def finish(self, valid: ValidRequest, seq: Sequence, timing: Timing, count: bool = True) -> Timing:
+        """Fill the timing from the sequence and record the request metrics; `count=False` for the
+        second and later prompts of one multi-prompt request (one request, one success)."""
         m = self.metrics
         timing.queue = (seq.started_at or timing.start) - seq.queued_at
         timing.inference = (seq.finished_at or time.perf_counter()) - (seq.started_at or timing.start)
         timing.total = time.perf_counter() - timing.start
         timing.per_token = timing.inference / max(1, len(seq.generated))
-        m.request_success.inc()
+        if count:
+            m.request_success.inc()
         m.request_duration.observe(timing.total)
         m.validation_duration.observe(timing.validation)
         m.queue_duration.observe(timing.queue)

@@ -78,7 +78,7 @@ async def run_blocking(service: Service, valid: ValidRequest, request: Request, 
 
 
 async def token_stream(service: Service, valid: ValidRequest, permit: Permit | None,
-                       timing: Timing) -> AsyncIterator[tuple[int, TokenInfo | None, list[TokenInfo], Sequence | None]]:
+                       timing: Timing, count: bool = True) -> AsyncIterator[tuple[int, TokenInfo | None, list[TokenInfo], Sequence | None]]:
     """(index, token, top tokens, finished sequence or None) as the model thread produces them.
 
     A `None` token is a keep-alive tick. Closing the iterator early (client gone) cancels the sequence.
@@ -98,7 +98,7 @@ async def token_stream(service: Service, valid: ValidRequest, permit: Permit | N
             tok, top, done = payload
             index += 1
             if done:
-                service.finish(valid, ticket.seq, timing)
+                service.finish(valid, ticket.seq, timing, count=count)
                 if permit is not None:
                     permit.release()              # before the last event: a client may send its next request at once
                 yield index, tok, top, ticket.seq
@@ -163,13 +163,21 @@ async def compat_generate(request: Request, body: GenerateRequest) -> Any:
 
 @router.post("/tokenize", tags=["Text Generation Inference"])
 async def tokenize(request: Request, body: GenerateRequest) -> Any:
-    """Token ids with their text and character offsets (TGI `TokenizeResponse`)."""
+    """Token ids with their text and byte offsets into the UTF-8 input (TGI `TokenizeResponse`)."""
     service = service_of(request)
     tokenizer = service.engine.tokenizer
     if not body.inputs:
         raise ApiError("validation", "`inputs` cannot be empty")
     if body.parameters is not None:
         check_parameters(body.parameters, service.config)
-    encoding = tokenizer(body.inputs, return_offsets_mapping=True)
-    return [{"id": int(i), "text": body.inputs[start:stop], "start": int(start), "stop": int(stop)}
+    return byte_offsets(body.inputs, tokenizer(body.inputs, return_offsets_mapping=True))
+
+
+def byte_offsets(text: str, encoding: Any) -> list[dict[str, Any]]:
+    """TGI's `SimpleToken`s: `start`/`stop` are byte offsets into the UTF-8 text (the Rust tokenizer's
+    offsets), `text` the characters they cover. Python's tokenizer reports character offsets."""
+    at = [0]
+    for char in text:                                  # at[i] = UTF-8 bytes before character i
+        at.append(at[-1] + len(char.encode("utf-8")))
+    return [{"id": int(i), "text": text[start:stop], "start": at[start], "stop": at[stop]}
             for i, (start, stop) in zip(encoding["input_ids"], encoding["offset_mapping"], strict=False)]

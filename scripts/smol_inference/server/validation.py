@@ -13,8 +13,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from . import structured
 from .config import ServerConfig
 from .engine import SamplingParams, StoppingParams
+from .engine.stopping import RULE_TGI
 from .errors import validation
 from .schemas import MAX_SEED, GenerateParameters
 
@@ -32,6 +34,7 @@ class ValidRequest:
     top_n_tokens: int = 0
     return_full_text: bool = False
     seed_given: bool = False
+    grammar: Any = None                         # structured.py GrammarSpec: constrained decoding
 
     def __post_init__(self) -> None:
         if not self.input_ids or self.best_of < 1:
@@ -48,8 +51,10 @@ def _finite(value: float | None, name: str) -> None:
 
 
 def validate(inputs: str, params: GenerateParameters | None, config: ServerConfig, tokenizer: Any, *,
-             stream: bool = False, add_special_tokens: bool = True) -> ValidRequest:
-    """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request."""
+             stream: bool = False, add_special_tokens: bool = True, stop_rule: str = RULE_TGI) -> ValidRequest:
+    """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request.
+
+    `stop_rule` is TGI's for TGI's routes and OpenAI's for the /v1 routes (engine/stopping.py)."""
     omitted = params is None
     p = params or GenerateParameters()
     best_of = check_parameters(p, config, stream)
@@ -58,8 +63,7 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
     if p.truncate is not None and not 0 < p.truncate <= config.max_input_tokens:
         raise validation(f"`truncate` must be strictly positive and less than {config.max_input_tokens}. "
                          f"Given: {p.truncate}")
-    do_sample = omitted or p.do_sample or any(
-        v is not None for v in (p.temperature, p.top_k, p.top_p, p.typical_p))
+    do_sample = omitted or p.do_sample or changes_distribution(p)
     if best_of > 1 and not do_sample:
         raise validation("you must use sampling when `best_of` is > 1")
     ids = list(tokenizer(inputs, add_special_tokens=add_special_tokens)["input_ids"])
@@ -78,10 +82,20 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
         typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
         frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
-    return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop)), best_of=best_of,
+    grammar = structured.checked(structured.tgi_grammar(p.grammar), tokenizer)
+    return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop), stop_rule), best_of=best_of,
                         details=p.details, decoder_input_details=p.decoder_input_details,
                         top_n_tokens=p.top_n_tokens or 0,
-                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None)
+                        return_full_text=bool(p.return_full_text), seed_given=p.seed is not None,
+                        grammar=grammar)
+
+
+def changes_distribution(p: GenerateParameters) -> bool:
+    """TGI turns sampling on for a value that changes the distribution (utils/tokens.py,
+    `NextTokenChooser`): temperature != 1, top_k != 0, top_p < 1, typical_p < 1. The ranges are
+    checked before, so any top_k, top_p or typical_p given qualifies; `temperature: 1.0` alone does not."""
+    return ((p.temperature is not None and p.temperature != 1.0)
+            or any(v is not None for v in (p.top_k, p.top_p, p.typical_p)))
 
 
 def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool = False) -> int:
@@ -111,6 +125,8 @@ def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool =
         raise validation("`top_k` must be strictly positive")
     if p.max_new_tokens is not None and p.max_new_tokens <= 0:
         raise validation("`max_new_tokens` must be strictly positive")
+    if any(not stop for stop in p.stop):
+        raise validation("`stop` sequences cannot be empty")
     if len(p.stop) > config.max_stop_sequences:
         raise validation(f"`stop` supports up to {config.max_stop_sequences} stop sequences. Given: {len(p.stop)}")
     top_n = p.top_n_tokens or 0
@@ -118,8 +134,9 @@ def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool =
         raise validation(f"`top_n_tokens` must be >= 0 and <= {config.max_top_n_tokens}. Given: {top_n}")
     if p.decoder_input_details and stream:
         raise validation("`decoder_input_details` == true is not supported when streaming tokens")
-    if p.grammar is not None:
-        raise validation("grammar is not supported")
+    structured.check_generate(p)
+    if p.watermark:
+        raise validation("`watermark` is not supported by this server")
     if p.adapter_id is not None:
         raise validation("`adapter_id` is not supported: this server serves one model")
     return best_of

@@ -1,24 +1,59 @@
-"""STAND-IN for the sampler stream's IncrementalDetokenizer (replaced at merge; same signature).
+"""Incremental detokenisation: the text each new token adds, O(1) per token, leading spaces kept.
 
-Decodes the whole generated list on every token (O(n)); the real one uses TGI's prefix/read offsets.
-text_generation_inference.md, "Inside the server".
+Follows TGI's `decode_token` (server/text_generation_server/models/model.py): keep two offsets into
+the ids, `prefix_offset` (where the last emitted piece began) and `read_offset` (where the unemitted
+tokens begin); decode ids[prefix_offset:read_offset] and ids[prefix_offset:], and the new text is the
+part of the second beyond the first. Both decodes cover a few tokens, so a step costs the same at
+token 10 and token 10,000 (decoding everything again costs O(n) per token). Because the window starts
+on an earlier token, a SentencePiece tokenizer's leading space (Llama 2, Mistral, TinyLlama: "▁Paris")
+is kept: decoding "▁Paris" alone gives "Paris", but "is▁Paris" minus "is" gives " Paris". A piece that
+ends in U+FFFD is an incomplete UTF-8 character: the token waits for the next one. Special tokens add
+no text (`skip_special_tokens=True`). text_generation_inference.md, "Inside the server".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..config import DETOKENIZE_CONTEXT_TOKENS
+
+REPLACEMENT_CHAR = "\ufffd"
+
 
 class IncrementalDetokenizer:
-    """add(token_id) -> the new text this token completes ("" while a multi-byte char is incomplete)."""
+    """One per request. `add(id)` returns the text that token completes; `text` is all of it so far.
+
+    tokenizer: a transformers tokenizer (`decode`, `all_special_ids`); prompt_ids: the request's prompt,
+    whose last few non-special tokens seed the window so that the first new token keeps its space.
+    """
 
     def __init__(self, tokenizer: Any, prompt_ids: list[int]) -> None:
-        self.tokenizer, self.ids, self.text = tokenizer, [], ""
+        self.tokenizer = tokenizer
+        self.special_ids = frozenset(tokenizer.all_special_ids)
+        context: list[int] = []
+        for token_id in reversed(prompt_ids):
+            if len(context) == DETOKENIZE_CONTEXT_TOKENS:
+                break
+            if token_id not in self.special_ids:
+                context.append(token_id)
+        self._window = context[::-1]            # ids[prefix_offset:], never more than a few tokens
+        self._read = len(self._window)          # read_offset - prefix_offset
+        self.text = ""
 
     def add(self, token_id: int) -> str:
-        self.ids.append(token_id)
-        full = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if full.endswith("\ufffd") or not full.startswith(self.text):
+        """The new text `token_id` completes: "" for a special token or an incomplete character."""
+        if token_id in self.special_ids:
             return ""
-        piece, self.text = full[len(self.text):], full
+        self._window.append(token_id)
+        before = self._decode(self._window[:self._read])
+        after = self._decode(self._window)
+        if len(after) <= len(before) or after.endswith(REPLACEMENT_CHAR):
+            return ""
+        piece = after[len(before):]
+        self._window = self._window[self._read:]   # the next prefix is what was just emitted
+        self._read = len(self._window)
+        self.text += piece
         return piece
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True) if ids else ""

@@ -1,129 +1,151 @@
-"""Choosing the next token: penalties, warpers, then greedy or seeded sampling, one row at a time.
+"""Choosing the next token for the whole batch at once: penalties, grammar, warpers, then argmax or a draw.
 
-Follows TGI's `NextTokenChooser` (server/text_generation_server/utils/tokens.py): repetition
-penalty (CTRL paper, arXiv:1909.05858) and frequency penalty on the logits, then temperature,
-top-k, top-p (nucleus, arXiv:1904.09751) and typical-p (arXiv:2202.00666) warpers, then argmax or
-a multinomial draw. Each request owns a `torch.Generator` seeded from its seed, so a seeded
-request draws the same numbers whether it runs alone or in a batch. The reported logprob is the
-log-softmax of the processed scores, like TGI's. text_generation_inference.md, "Sampling".
+Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
+parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
+batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
+frequency penalty, the grammar mask (engine/grammar.py, imported only when a row has a grammar), then for
+sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
+
+Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
+too). A sampled row takes one uniform number from its own generator per step and picks its token by
+inverse CDF over its own probabilities, so a seeded request draws the same tokens alone or in any batch.
+
+Reported log-probabilities (TGI `details`/`top_tokens`, OpenAI `logprobs`): the log-softmax of the model's
+raw logits, before penalties, temperature, grammar and truncation. That is vLLM's default
+(`--logprobs-mode raw_logprobs`) and what OpenAI reports; it never depends on the sampling parameters
+and is always a finite number. TGI reports the processed distribution instead, where a truncated token
+is -inf and serialises as null. text_generation_inference.md, "Sampling".
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from .sequence import SamplingParams, Sequence
+from . import warpers
+from .sequence import Sequence
 
 NEG_INF = float("-inf")
-
-
-def apply_penalties(scores: torch.Tensor, history: torch.Tensor, params: SamplingParams) -> torch.Tensor:
-    """scores [V], history [N] (prompt + generated ids) -> penalised scores [V]."""
-    if params.repetition_penalty != 1.0 and history.numel():
-        seen = scores.gather(0, history)                                       # [N]
-        seen = torch.where(seen < 0, seen * params.repetition_penalty, seen / params.repetition_penalty)
-        scores = scores.scatter(0, history, seen)
-    if params.frequency_penalty != 0.0 and history.numel():
-        counts = torch.bincount(history, minlength=scores.shape[0]).to(scores.dtype)   # [V]
-        scores = scores - params.frequency_penalty * counts
-    return scores
-
-
-def apply_warpers(scores: torch.Tensor, params: SamplingParams) -> torch.Tensor:
-    """Temperature, top-k, top-p, typical-p on scores [V]; filtered entries become -inf."""
-    if params.temperature != 1.0:
-        scores = scores / params.temperature
-    if 0 < params.top_k < scores.shape[0]:
-        kth = torch.topk(scores, params.top_k).values[-1]
-        scores = scores.masked_fill(scores < kth, NEG_INF)
-    if params.top_p < 1.0:
-        sorted_scores, order = torch.sort(scores, descending=False)              # [V] ascending
-        cumulative = sorted_scores.softmax(-1).cumsum(-1)                        # [V]
-        drop = cumulative <= 1 - params.top_p
-        drop[-1] = False                                                         # keep the best token
-        scores = scores.masked_fill(drop.scatter(0, order, drop), NEG_INF)
-    if params.typical_p < 1.0:
-        log_probs = scores.log_softmax(-1)                                       # [V]
-        probs = log_probs.exp()
-        entropy = -(torch.nan_to_num(log_probs * probs)).sum()
-        shifted = (-log_probs - entropy).abs()                                   # [V] distance to typical
-        sorted_shift, order = torch.sort(shifted)
-        cumulative = probs.gather(0, order).cumsum(-1)
-        last = int((cumulative < params.typical_p).sum())                        # keep up to and incl. this
-        drop_sorted = torch.arange(scores.shape[0], device=scores.device) > last
-        scores = scores.masked_fill(drop_sorted.scatter(0, order, drop_sorted), NEG_INF)
-    return scores
-
-
-def new_generator(seed: int, device: torch.device) -> torch.Generator:
-    """A per-request random stream (TGI seeds one per request too)."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator
-
-
-def choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tuple[int, float]]]:
-    """logits [V] -> (token id, its logprob, top_n (id, logprob) pairs) for one sequence."""
-    params = seq.sampling
-    scores = logits.float()                                                      # [V]
-    if params.repetition_penalty != 1.0 or params.frequency_penalty != 0.0:
-        history = torch.tensor(seq.all_token_ids(), dtype=torch.long, device=scores.device)   # [N]
-        scores = apply_penalties(scores, history, params)
-    if params.do_sample:
-        scores = apply_warpers(scores, params)
-    scores = finite(scores, logits)
-    log_probs = scores.log_softmax(-1)                                           # [V]
-    if params.do_sample:
-        if seq.generator is None:
-            seq.generator = new_generator(params.seed, scores.device)
-        token = int(torch.multinomial(log_probs.exp(), 1, generator=seq.generator))
-    else:
-        token = int(scores.argmax())
-    top: list[tuple[int, float]] = []
-    if seq.top_n_tokens:
-        values, ids = torch.topk(log_probs, seq.top_n_tokens)
-        top = [(int(i), json_logprob(float(v))) for i, v in zip(ids, values, strict=False)]
-    return token, json_logprob(float(log_probs[token])), top
-
-
-def finite(scores: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """Extreme but valid parameters (temperature 1e-300, repetition_penalty 1e300) overflow the scores
-    [V]: +inf becomes the largest float, NaN is filtered out, and if nothing is left the raw logits'
-    best token stays, so a step never fails on arithmetic (TGI's float32 sampler saturates likewise)."""
-    scores = torch.nan_to_num(scores, nan=NEG_INF, posinf=torch.finfo(scores.dtype).max, neginf=NEG_INF)
-    if bool(torch.isneginf(scores).all()):
-        scores = torch.full_like(scores, NEG_INF)
-        scores[int(logits.argmax())] = 0.0
-    return scores
-
-
-def json_logprob(value: float) -> float | None:
-    """A logprob as JSON can carry it: TGI's serde_json writes a non-finite float (-inf) as null."""
-    return value if math.isfinite(value) else None
-
-
-def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
-    """Prefill details: logits [L_padded, V] of one row -> logprob of each prompt token (first: None)."""
-    rows = logits[-len(ids):].float().log_softmax(-1)                            # [L, V] the real tokens
-    target = torch.tensor(ids[1:], dtype=torch.long, device=rows.device)          # [L-1]
-    picked = rows[:-1].gather(1, target[:, None]).squeeze(1)                       # [L-1]
-    return [None] + [float(v) for v in picked]
+#: The lowest logprob reported: a finite stand-in for log(0) (never null in JSON).
+LOGPROB_FLOOR = torch.finfo(torch.float32).min
 
 
 @dataclass
 class SampleResult:
-    """STAND-IN shape of the sampler stream's result (INTERFACES.md): one entry per row."""
+    """One step's choice for a batch of B rows."""
 
-    token_ids: list[int]
-    logprobs: list[float | None]
-    top: list[list[tuple[int, float]]]
+    token_ids: list[int]                        # [B] chosen ids
+    logprobs: list[float]                       # [B] raw-distribution logprob of each chosen id, finite
+    top: list[list[tuple[int, float]]]          # [B][top_n] (id, logprob), best first; [] when top_n_tokens == 0
+
+    def __post_init__(self) -> None:
+        if not len(self.token_ids) == len(self.logprobs) == len(self.top):
+            raise ValueError("token_ids, logprobs and top need one entry per row")
 
 
 def sample_batch(logits: torch.Tensor, seqs: list[Sequence]) -> SampleResult:
-    """STAND-IN (replaced at merge by the vectorised sampler): logits [B, V] -> one choice per row."""
-    chosen = [choose(logits[row], seq) for row, seq in enumerate(seqs)]
-    return SampleResult([c[0] for c in chosen], [c[1] for c in chosen],
-                        [c[2] for c in chosen])
+    """logits [B, V] (any float dtype; row i belongs to seqs[i]) -> the next token of every row.
+
+    Raises ValueError when the shapes disagree. Extreme but valid parameters (temperature 1e-300,
+    repetition_penalty 1e300) never fail a step: scores saturate and the raw best token is the fallback.
+    """
+    if logits.dim() != 2 or logits.shape[0] != len(seqs):
+        raise ValueError(f"logits must be [B, V] with B = {len(seqs)} rows, got {tuple(logits.shape)}")
+    raw = logits.float()                                                         # [B, V] (no copy if fp32)
+    tokens = raw.argmax(-1)                                                      # [B] greedy choice
+    busy = [row for row, seq in enumerate(seqs) if _needs_processing(seq)]
+    if busy:                                                                     # else: the fast path
+        rows = torch.tensor(busy, device=raw.device)                             # [S]
+        scores = raw.index_select(0, rows)                                       # [S, V] a copy we may edit
+        tokens[rows] = _choose(scores, [seqs[row] for row in busy], fallback=tokens[rows])
+    token_ids = tokens.tolist()
+    for seq, token_id in zip(seqs, token_ids, strict=True):
+        grammar = getattr(seq, "grammar", None)
+        if grammar is not None:
+            grammar.accept(token_id)
+    logprobs, top = _report(raw, tokens, seqs)
+    return SampleResult(token_ids, logprobs, top)
+
+
+def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
+    """Prefill details: logits [L_padded, V] of one row -> logprob of each prompt token under the raw
+    distribution; the first token has no context and gets None, as in TGI's `prefill` details."""
+    rows = logits[len(logits) - len(ids):len(logits) - 1].float()               # [L-1, V] predicting ids[1:]
+    target = torch.tensor(ids[1:], dtype=torch.long, device=rows.device)          # [L-1]
+    picked = rows.log_softmax(-1).gather(1, target[:, None]).squeeze(1)           # [L-1]
+    return [None] + _finite_logprobs(picked).tolist()
+
+
+# ---- choosing -------------------------------------------------------------------------------------
+def _needs_processing(seq: Sequence) -> bool:
+    p = seq.sampling
+    return (p.do_sample or p.repetition_penalty != 1.0 or p.frequency_penalty != 0.0
+            or getattr(seq, "grammar", None) is not None)
+
+
+def _choose(scores: torch.Tensor, seqs: list[Sequence], fallback: torch.Tensor) -> torch.Tensor:
+    """scores [S, V] (edited in place) of the rows that need work -> chosen ids [S]."""
+    warpers.repetition_penalty(scores, seqs)
+    warpers.frequency_penalty(scores, seqs)
+    states = [getattr(seq, "grammar", None) for seq in seqs]
+    if any(state is not None for state in states):
+        from .grammar import apply_grammar                                       # only when a row has one
+        apply_grammar(scores, states)
+    _saturate(scores)
+    sampled = [row for row, seq in enumerate(seqs) if seq.sampling.do_sample]
+    for warp in warpers.WARPERS:
+        warp(scores, seqs, sampled)
+    dead = ~(scores > NEG_INF).any(-1)                                           # [S] nothing left (or NaN)
+    chosen = torch.where(dead, fallback, scores.argmax(-1))                      # [S]
+    if sampled:
+        rows = torch.tensor(sampled, device=scores.device)
+        drawn = _draw(scores.index_select(0, rows), [seqs[row] for row in sampled])
+        chosen[rows] = torch.where(dead[rows], fallback[rows], drawn)
+    return chosen
+
+
+def _saturate(scores: torch.Tensor) -> None:
+    """Overflowed scores [S, V] stay usable: +inf -> the largest float, NaN -> -inf (filtered out)."""
+    torch.nan_to_num_(scores, nan=NEG_INF, posinf=torch.finfo(scores.dtype).max, neginf=NEG_INF)
+
+
+def _generator(seq: Sequence) -> torch.Generator:
+    """The request's own random stream, created on first use from its seed (CPU: device independent)."""
+    if seq.generator is None:
+        seq.generator = torch.Generator(device="cpu")
+        seq.generator.manual_seed(seq.sampling.seed)
+    return seq.generator
+
+
+def _draw(scores: torch.Tensor, seqs: list[Sequence]) -> torch.Tensor:
+    """scores [D, V] -> one token per row, drawn from softmax(scores) with the row's own generator."""
+    probs = scores.softmax(-1)                                                   # [D, V]
+    cdf = probs.cumsum(-1)                                                       # [D, V] non-decreasing
+    uniform = torch.cat([torch.rand(1, generator=_generator(seq)) for seq in seqs]).to(scores.device)  # [D]
+    target = (uniform * cdf[:, -1])[:, None]                                     # [D, 1] in [0, total)
+    drawn = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp(max=scores.shape[1] - 1)   # [D]
+    impossible = probs.gather(1, drawn[:, None]).squeeze(1) == 0                 # float rounding at the top
+    return torch.where(impossible, probs.argmax(-1), drawn)
+
+
+# ---- reporting ------------------------------------------------------------------------------------
+def _finite_logprobs(values: torch.Tensor) -> torch.Tensor:
+    return torch.nan_to_num(values, nan=LOGPROB_FLOOR, neginf=LOGPROB_FLOOR, posinf=0.0).clamp(LOGPROB_FLOOR, 0.0)
+
+
+def _report(raw: torch.Tensor, tokens: torch.Tensor, seqs: list[Sequence]) -> tuple[list[float], list[list]]:
+    """Logprobs of the chosen tokens [B] and of each row's top_n_tokens best, under the raw distribution."""
+    logp = raw.log_softmax(-1)                                                   # [B, V] (torch.logsumexp is slower)
+    chosen = _finite_logprobs(logp.gather(1, tokens[:, None]).squeeze(1))        # [B]
+    top: list[list[tuple[int, float]]] = [[] for _ in seqs]
+    asked = [row for row, seq in enumerate(seqs) if seq.top_n_tokens]
+    if asked:
+        rows = torch.tensor(asked, device=raw.device)
+        width = min(max(seqs[row].top_n_tokens for row in asked), raw.shape[1])
+        values, ids = logp.index_select(0, rows).topk(width, -1)                 # [A, width] best first
+        values = _finite_logprobs(values)
+        for row, row_ids, row_values in zip(asked, ids.tolist(), values.tolist(), strict=True):
+            n = seqs[row].top_n_tokens
+            top[row] = list(zip(row_ids[:n], row_values[:n], strict=True))
+    return chosen.tolist(), top

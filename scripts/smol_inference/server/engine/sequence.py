@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-FINISH_LENGTH = "length"
-FINISH_EOS = "eos_token"
-FINISH_STOP = "stop_sequence"
+from . import stopping
+from .stopping import FINISH_EOS, FINISH_LENGTH, FINISH_STOP  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -40,14 +39,17 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class StoppingParams:
-    """When to stop (TGI's StoppingCriteriaParameters)."""
+    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (stopping.py)."""
 
     max_new_tokens: int
     stop_sequences: tuple[str, ...] = ()
+    rule: str = stopping.RULE_TGI
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
+        if self.rule not in stopping.RULES:
+            raise ValueError(f"rule must be one of {stopping.RULES}, got {self.rule!r}")
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,13 @@ class Sequence:
         return len(self.token_ids) - self.num_computed
 
     def check_stop(self, token: TokenInfo, eos_ids: set[int]) -> str | None:
-        """TGI's StoppingCriteria: eos token, then a stop sequence at the end of the text, then length."""
-        if token.id in eos_ids:
-            return FINISH_EOS
-        if any(self.text.endswith(stop) for stop in self.stopping.stop_sequences):
-            return FINISH_STOP
-        if len(self.generated) >= self.stopping.max_new_tokens:
-            return FINISH_LENGTH
-        return None
+        """The finish reason after `token` (already in `generated` and `text`), or None (stopping.py).
+
+        Under OpenAI's rule a stop string found in `text` cuts `text` before it."""
+        s = self.stopping
+        reason, self.text = stopping.decide(s.rule, self.text, s.stop_sequences, len(self.generated),
+                                            s.max_new_tokens, token.id, eos_ids)
+        return reason
 
     def cancel(self) -> None:
         """Ask the engine to drop this sequence at its next step (client went away)."""
