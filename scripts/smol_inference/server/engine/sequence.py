@@ -108,7 +108,8 @@ class Sequence:
         return self.input_length + self.stopping.max_new_tokens
 
     def all_token_ids(self) -> list[int]:
-        return list(self.token_ids)
+        """Prompt and generated ids (the penalties' history)."""
+        return self.input_ids + [token.id for token in self.generated]
 
     @property
     def num_uncomputed(self) -> int:
