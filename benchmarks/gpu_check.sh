@@ -17,8 +17,8 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-if [ -d wheels ] && ! "$PY" -c "import fastapi, uvicorn, prometheus_client, httpx, psutil" 2>/dev/null; then
-  "$PY" -m pip install -q --no-index --find-links wheels/ fastapi uvicorn prometheus-client httpx psutil \
+if [ -d wheels ] && ! "$PY" -c "import fastapi, uvicorn, prometheus_client, httpx, psutil, llguidance, jsonschema" 2>/dev/null; then
+  "$PY" -m pip install -q --no-index --find-links wheels/ fastapi uvicorn prometheus-client httpx psutil llguidance jsonschema \
     || { echo "gpu_check: installing wheels/ failed" >&2; exit 2; }
 fi
 if [ "${GPU_CHECK_SMOKE:-0}" = "1" ]; then
