@@ -117,7 +117,7 @@ def shell_commands(code: str) -> list[str]:
     joined = re.sub(r"\\\n", " ", code)
     commands = []
     for line in joined.split("\n"):
-        line = cc._strip_hash_comment(line).strip()
+        line = cc.strip_hash_comment(line).strip()
         line = line.removeprefix("$ ")
         if line:
             commands.append(line)
