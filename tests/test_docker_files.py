@@ -200,6 +200,20 @@ def test_every_queried_metric_is_exported_by_the_server() -> None:
         assert metrics.find("tgi_batch_inference_duration_bucket", method=method), method
 
 
+def test_course_engine_dashboard_and_alerts_query_exported_metrics() -> None:
+    """The course-engine dashboard and alerts use only names the course server exports (KV/prefix cache)."""
+    board = json.loads((MONITORING / "grafana" / "dashboards" / "course-engine.json").read_text())
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((MONITORING / "prometheus" / "alerts-course-server.yml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = set(re.findall(r"\b(?:vllm:|smol_|tgi_)[a-z0-9_]+", " ".join(exprs)))
+    with TGIClient(endpoint()) as client:
+        client.wait_until_ready(timeout=settings.CLIENT_READY_TIMEOUT_S)
+        client.generate("Hello", max_new_tokens=2)
+        names = client.metrics().names()
+    assert len(used) >= 5 and not used - names, used - names
+
+
 # -- make test-docker ------------------------------------------------------------------------------------
 def test_make_test_docker_says_one_line_without_an_engine() -> None:
     if not shutil.which("make"):

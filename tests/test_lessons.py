@@ -113,12 +113,11 @@ class LessonReport:
 
 def shell_commands(code: str) -> list[str]:
     """Logical commands of a shell block: continuations joined, comments and blank lines dropped."""
-    _check_course()  # loads the check_course package as course_checks; its comment stripper is not re-exported
-    strip_comment = sys.modules["course_checks.code_compare"]._strip_hash_comment
+    cc = _check_course()
     joined = re.sub(r"\\\n", " ", code)
     commands = []
     for line in joined.split("\n"):
-        line = strip_comment(line).strip()
+        line = cc.strip_hash_comment(line).strip()
         line = line.removeprefix("$ ")
         if line:
             commands.append(line)

@@ -12,6 +12,8 @@ import pytest
 from conftest import WAIT_S
 from smol_inference.server.config import ServerConfig
 from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams
+from smol_inference.server.engine.block_pool import BlockPool
+from smol_inference.server.engine.block_table import BlockManager
 from smol_inference.server.engine.queue import RequestQueue
 from smol_inference.server.engine.scheduler import Scheduler
 
@@ -107,18 +109,41 @@ def fake(input_length: int, max_new: int) -> Sequence:
     return Sequence([1] * input_length, SamplingParams(), StoppingParams(max_new), lambda *_: None)
 
 
-def test_scheduler_budgets_and_waiting_served_ratio():
-    config = ServerConfig(max_total_tokens=100, max_batch_prefill_tokens=100, max_batch_total_tokens=300,
-                          max_batch_size=3, waiting_served_ratio=1.0, max_waiting_tokens=2).resolve(100)
+def scheduler_for(**flags) -> tuple[Scheduler, RequestQueue]:
+    config = ServerConfig(max_total_tokens=100, max_batch_total_tokens=400, kv_block_size=4, **flags).resolve(100)
     queue = RequestQueue()
-    scheduler = Scheduler(config, queue)
+    return Scheduler(config, queue, BlockManager(BlockPool(config.max_batch_total_tokens // 4, 4))), queue
+
+
+def test_scheduler_chunks_prompts_within_the_prefill_budget():
+    scheduler, queue = scheduler_for(max_batch_prefill_tokens=64)
+    for _ in range(3):
+        queue.append(fake(40, 10))
+    step = scheduler.schedule()                    # 40 tokens of the first prompt, 24 of the second
+    assert [(w.start, w.length) for w in step] == [(0, 40), (0, 24)] and len(queue) == 1
+    for w in step:
+        w.seq.num_computed += w.length
+    step[0].seq.token_ids.append(7)                # the first one sampled its first token
+    step = scheduler.schedule()                    # decode first, then the rest of #2, then #3 starts
+    assert [(w.start, w.length) for w in step] == [(40, 1), (24, 16), (0, 40)]
+
+
+def test_scheduler_without_chunking_uses_tgi_waiting_served_ratio():
+    scheduler, queue = scheduler_for(max_batch_prefill_tokens=100, max_batch_size=3, waiting_served_ratio=1.0,
+                                     max_waiting_tokens=2, disable_chunked_prefill=True)
     for _ in range(5):
-        queue.append(fake(40, 50))                 # 40 prefill tokens, 90 tokens reserved each
-    first = scheduler.admit([])
-    assert len(first) == 2                         # prefill budget 100 fits two prompts of 40
-    assert scheduler.admit(first) == []            # ratio 1.0 needs 2 waiting that fit; budget leaves 1
-    scheduler.step_done(), scheduler.step_done()   # after max_waiting_tokens steps any newcomer may join
-    assert len(scheduler.admit(first)) == 1
+        queue.append(fake(40, 50))
+    first = scheduler.schedule()
+    assert [w.length for w in first] == [40, 40]   # whole prompts: the budget 100 fits two of 40
+    for w in first:
+        w.seq.num_computed += w.length
+        w.seq.token_ids.append(7)
+    for _ in range(2):                             # ratio 1.0 wants 2 newcomers; batch size leaves room for 1
+        assert len(scheduler.schedule()) == 2
+        for w in first:
+            w.seq.num_computed += 1
+            w.seq.token_ids.append(7)
+    assert len(scheduler.schedule()) == 3          # after max_waiting_tokens steps any newcomer may join
     assert len(queue) == 2
 
 
@@ -129,8 +154,12 @@ def test_config_derives_and_checks_like_tgi():
     assert ServerConfig(max_batch_size=4).resolve(512).max_batch_prefill_tokens == 4 * 511
     with pytest.raises(ValueError):
         ServerConfig(max_input_tokens=10, max_total_tokens=10)
-    with pytest.raises(ValueError):
-        ServerConfig(max_input_tokens=100, max_batch_prefill_tokens=50)
+    with pytest.raises(ValueError):                # only whole-prompt prefill needs room for the longest prompt
+        ServerConfig(max_input_tokens=100, max_batch_prefill_tokens=50, disable_chunked_prefill=True)
+    assert ServerConfig(max_input_tokens=100, max_batch_prefill_tokens=50).max_batch_prefill_tokens == 50
+    with pytest.raises(ValueError, match="model's context"):
+        ServerConfig(max_total_tokens=1024).resolve(512)
+    assert ServerConfig(max_batch_total_tokens=1000, kv_block_size=16).resolve(512).max_batch_total_tokens == 992
     with pytest.raises(ValueError):
         ServerConfig(dtype="int3")
     with pytest.raises(ValueError):
@@ -153,11 +182,14 @@ def test_launcher_flags_use_tgi_names():
                               "200", "--max-batch-prefill-tokens", "300", "--max-batch-total-tokens", "900",
                               "--max-batch-size", "3", "--waiting-served-ratio", "0.5", "--max-stop-sequences", "2",
                               "--max-top-n-tokens", "1", "--dtype", "bfloat16", "--api-key", "s3cr3t-key",
-                              "--payload-limit", "1000", "--trust-remote-code", "--cors-allow-origin", "http://x"])
+                              "--payload-limit", "1000", "--trust-remote-code", "--cors-allow-origin", "http://x",
+                              "--disable-chunked-prefill", "--kv-block-size", "8", "--device", "cpu"])
     config = config_from_args(args)
     assert (config.max_concurrent_requests, config.max_input_tokens, config.max_total_tokens) == (7, 100, 200)
     assert (config.max_batch_prefill_tokens, config.max_batch_total_tokens, config.max_batch_size) == (300, 900, 3)
     assert (config.waiting_served_ratio, config.max_stop_sequences, config.max_top_n_tokens) == (0.5, 2, 1)
     assert (config.dtype, config.api_key, config.payload_limit) == ("bfloat16", "s3cr3t-key", 1000)
     assert config.trust_remote_code and config.cors_allow_origin == ["http://x"]
+    assert config.disable_chunked_prefill and not config.disable_prefix_caching
+    assert (config.kv_block_size, config.device) == (8, "cpu")
     assert "s3cr3t-key" not in repr(config)                  # the key never reaches logs through repr

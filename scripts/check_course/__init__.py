@@ -75,7 +75,7 @@ from __future__ import annotations
 
 from .addresses import check_course_addresses, course_settings
 from .cli import main, run_checks, strip_notebook
-from .code_compare import first_difference, normalise_code
+from .code_compare import first_difference, normalise_code, strip_hash_comment
 from .config import HEADER_RE, KERNELSPEC, ROOT, ZH_SUFFIX
 from .documents import (CodeBlock, Doc, anchor_targets, cell_source, github_slug, headings_and_anchors, load_doc,
                         parse_markdown)
@@ -94,6 +94,7 @@ __all__ = [
     "check_pair", "check_parity", "check_secrets", "content_hash", "course_files", "course_settings", "en_twin",
     "english_sources", "exercise_sections", "first_difference", "github_slug", "header_line",
     "headings_and_anchors", "is_zh", "link_targets", "load_doc", "load_glossary", "main", "normalise_code",
-    "normalised_notebook", "parse_markdown", "read_header", "rel", "run_checks", "strip_notebook", "update_hash",
+    "normalised_notebook", "parse_markdown", "read_header", "rel", "run_checks", "strip_hash_comment", "strip_notebook",
+    "update_hash",
     "write_notebook", "zh_twin",
 ]

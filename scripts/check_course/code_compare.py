@@ -7,7 +7,7 @@ import tokenize
 
 from .config import HASH_COMMENT_LANGS, LANGUAGE_ARG_RE, PYTHON_LANGS
 
-def _strip_hash_comment(line: str) -> str:
+def strip_hash_comment(line: str) -> str:
     """Cut a '#' comment that starts a line or follows whitespace, outside quotes."""
     quote: str | None = None
     escaped = False
@@ -51,7 +51,7 @@ def normalise_code(code: str, lang: str) -> str:
     if stripped is not None:  # exercises(..., language="zh") in a Chinese notebook is its one allowed difference
         stripped = LANGUAGE_ARG_RE.sub("language=LANGUAGE", stripped)
     if stripped is None:
-        stripped = "\n".join(_strip_hash_comment(line) for line in code.split("\n"))
+        stripped = "\n".join(strip_hash_comment(line) for line in code.split("\n"))
     return "\n".join(line.rstrip() for line in stripped.split("\n") if line.strip())
 
 

@@ -8,7 +8,9 @@ The TGI dashboard uses only TGI's metric names (TGI docs, "Reference > Metrics")
 on the course server alike; time to first token is derived as TGI's own dashboard does it, queue-time
 quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names, the llama.cpp one the
 `llamacpp:` names of llama-server's `--metrics` (tools/server/server-task.cpp, `to_metrics`: counters,
-gauges, no histogram, so no latency percentiles and no TTFT there).
+gauges, no histogram, so no latency percentiles and no TTFT there). The course-engine dashboard shows
+what only the course server's engine exports (paged KV cache, prefix cache, chunked prefill; vLLM's
+names where TGI has none).
 Taught in text_generation_inference.md, "Monitoring".
 """
 
@@ -116,9 +118,28 @@ def llamacpp() -> dict:
     ])
 
 
+def course_engine() -> dict:
+    hits, queries = "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total"
+    return dashboard("course-engine", "Course server engine: KV blocks, prefix cache, chunked prefill", [
+        ("KV cache usage", [("max(vllm:kv_cache_usage_perc)", "blocks in use")], "percentunit",
+         "Share of the paged KV cache's blocks held by running requests (cached free blocks not counted)."),
+        ("KV blocks", [("sum(smol_kv_cache_blocks_used)", "used"), ("sum(smol_kv_cache_blocks_total)", "total")],
+         "short"),
+        ("Prefix cache hit rate", [(f"sum(rate({hits}[{WINDOW}])) / sum(rate({queries}[{WINDOW}]))", "hits / queries")],
+         "percentunit", "Prompt tokens found in the prefix cache over prompt tokens looked up."),
+        ("Prefix cache tokens per second", [(f"sum(rate({queries}[{WINDOW}]))", "looked up"),
+                                            (f"sum(rate({hits}[{WINDOW}]))", "hit")], "short"),
+        ("Prompt chunks per second", [(f"sum(rate(tgi_batch_prefill_chunks[{WINDOW}]))", "chunks")], "short",
+         "Chunked prefill: prompt pieces of at most --max-batch-prefill-tokens run beside decode tokens."),
+        ("Preemptions per second", [(f"sum(rate(vllm:num_preemptions_total[{WINDOW}]))", "preempted")], "short",
+         "Sequences sent back to the queue because the KV cache ran out of blocks."),
+    ])
+
+
 def main(argv: list[str]) -> int:
     stale = []
-    for name, build in (("tgi.json", tgi), ("vllm.json", vllm), ("llamacpp.json", llamacpp)):
+    for name, build in (("tgi.json", tgi), ("vllm.json", vllm), ("llamacpp.json", llamacpp),
+                        ("course-engine.json", course_engine)):
         text = json.dumps(build(), indent=2) + "\n"
         path = HERE / "dashboards" / name
         if "--check" in argv:

@@ -42,11 +42,14 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
     """Load the model, start the engine, answer one warm-up request, then mark the server ready."""
     try:
         model, tokenizer, context = preloaded or loading.load(config)
-        resolved = config.resolve(context)
-        if config.torch_threads:
-            import torch
+        import torch
 
-            torch.set_num_threads(config.torch_threads)
+        from .config import default_torch_threads
+        from .engine.kv_cache import kv_capacity
+
+        if str(getattr(model, "device", "cpu")).startswith("cpu"):
+            torch.set_num_threads(config.torch_threads or default_torch_threads())
+        resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
         metrics: ServerMetrics = app.state.metrics
         metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)
         engine = Engine(model, tokenizer, resolved, metrics)

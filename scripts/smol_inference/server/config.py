@@ -11,6 +11,7 @@ text_generation_inference.md, "Launcher flags".
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 
 from .. import settings
@@ -61,6 +62,32 @@ DEFAULT_TOOL_PROMPT = ("\nGiven the functions available, please respond with a J
                        "proper arguments that best answers the given prompt. Respond in the format {name: function "
                        "name, parameters: dictionary of argument name and its value}.Do not use variables.\n")
 DTYPES = ("float32", "float16", "bfloat16")
+#: Tokens per KV-cache block (vLLM's default block size).
+DEFAULT_KV_BLOCK_SIZE = 16
+#: CPU KV-cache budget when --max-batch-total-tokens is not given (bytes; capped at 16 full sequences).
+CPU_KV_CACHE_BYTES = 768 * 1024 * 1024
+#: Share of the GPU memory left after the warm-up prefill that the KV cache takes (TGI's default 0.9
+#: is for whole GPUs; leave room for the allocator's fragmentation).
+GPU_MEMORY_FRACTION = 0.85
+#: A request still unanswered this long after it was queued fails with 424 and frees its permit (s).
+DEFAULT_REQUEST_TIMEOUT_S = 600.0
+#: Largest decode batch captured as a CUDA graph by default (batch sizes 1, 2, 4, ... up to this).
+DEFAULT_GRAPH_BATCH = 256
+#: How long past a request's deadline the HTTP side waits for the engine to fail it before failing it itself (s).
+DEADLINE_GRACE_S = 5.0
+#: The serving machine's cores at or below which --torch-threads leaves one core to the HTTP loop.
+SMALL_MACHINE_CORES = 8
+
+
+def env_disables(name: str) -> bool:
+    """TGI's switches: PREFILL_CHUNKING=0 / PREFIX_CACHING=0 turn the feature off."""
+    return os.environ.get(name, "").strip().lower() in ("0", "false", "no", "off")
+
+
+def default_torch_threads(cores: int | None = None) -> int:
+    """All cores on big machines; one fewer on small ones so the HTTP event loop keeps a core."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores - 1) if cores <= SMALL_MACHINE_CORES else cores
 
 
 @dataclass
@@ -92,6 +119,14 @@ class ServerConfig:
     torch_threads: int | None = None
     #: After SIGTERM: seconds that admitted requests may still run while new ones get 503.
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_S
+    #: Whole-prompt prefill with TGI's older admission rule instead of chunks (TGI: PREFILL_CHUNKING=0).
+    disable_chunked_prefill: bool = field(default_factory=lambda: env_disables("PREFILL_CHUNKING"))
+    #: No reuse of cached prompt blocks (vLLM: --no-enable-prefix-caching; TGI: PREFIX_CACHING=0).
+    disable_prefix_caching: bool = field(default_factory=lambda: env_disables("PREFIX_CACHING"))
+    kv_block_size: int = DEFAULT_KV_BLOCK_SIZE
+    #: Decode batch sizes replayed as CUDA graphs (TGI's --cuda-graphs); None: powers of two, (): none.
+    cuda_graphs: tuple[int, ...] | None = None
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if not self.model_id:
@@ -100,7 +135,8 @@ class ServerConfig:
             raise ValueError(f"port must be in [0, 65535], got {self.port}")
         for name in ("max_concurrent_requests", "max_best_of", "max_input_tokens", "max_total_tokens",
                      "max_batch_prefill_tokens", "max_batch_total_tokens", "max_batch_size",
-                     "max_waiting_tokens", "max_client_batch_size", "payload_limit", "torch_threads"):
+                     "max_waiting_tokens", "max_client_batch_size", "payload_limit", "torch_threads",
+                     "kv_block_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
@@ -111,6 +147,10 @@ class ServerConfig:
             raise ValueError(f"waiting_served_ratio must be >= 0, got {self.waiting_served_ratio}")
         if not 0.0 <= self.shutdown_grace_seconds < float("inf"):
             raise ValueError(f"shutdown_grace_seconds must be finite and >= 0, got {self.shutdown_grace_seconds}")
+        if self.cuda_graphs is not None and any(size < 1 for size in self.cuda_graphs):
+            raise ValueError(f"cuda_graphs must be batch sizes >= 1, got {self.cuda_graphs}")
+        if not 0.0 < self.request_timeout_seconds < float("inf"):
+            raise ValueError(f"request_timeout_seconds must be finite and > 0, got {self.request_timeout_seconds}")
         if self.dtype is not None and self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if self.api_key is not None and not self.api_key:
@@ -123,7 +163,7 @@ class ServerConfig:
         prefill, batch_total = self.max_batch_prefill_tokens, self.max_batch_total_tokens
         if inp is not None and total is not None and inp >= total:
             raise ValueError(f"`max_input_tokens` ({inp}) must be < `max_total_tokens` ({total})")
-        if prefill is not None and inp is not None and prefill < inp:
+        if prefill is not None and inp is not None and prefill < inp and self.disable_chunked_prefill:
             raise ValueError(f"`max_batch_prefill_tokens` ({prefill}) must be >= `max_input_tokens` ({inp})")
         if batch_total is not None and total is not None and batch_total < total:
             raise ValueError(f"`max_batch_total_tokens` ({batch_total}) must be >= `max_total_tokens` ({total})")
@@ -131,11 +171,17 @@ class ServerConfig:
             raise ValueError(f"`max_batch_prefill_tokens` ({prefill}) must be <= `max_batch_total_tokens` "
                              f"({batch_total})")
 
-    def resolve(self, model_context: int | None) -> "ServerConfig":
-        """A copy with every None limit derived from the model's context length, as TGI does."""
+    def resolve(self, model_context: int | None, kv_capacity: int | None = None) -> "ServerConfig":
+        """A copy with every None limit derived from the model's context length, as TGI does.
+
+        `kv_capacity`: tokens the memory allows in the KV cache (kv_cache.py), the default for
+        max_batch_total_tokens; that value is rounded down to whole KV blocks, since it is exactly
+        what the block pool holds. Raises ValueError if max_total_tokens exceeds the model's context."""
         context = min(model_context or FALLBACK_CONTEXT, DEFAULT_CONTEXT_CAP)
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         total = values["max_total_tokens"]
+        if model_context and total is not None and total > model_context:
+            raise ValueError(f"`max_total_tokens` ({total}) must be <= the model's context ({model_context} tokens)")
         inp = values["max_input_tokens"]
         if total is None:
             total = max(context, inp + 1) if inp is not None else context
@@ -144,8 +190,15 @@ class ServerConfig:
         if values["max_batch_prefill_tokens"] is None:
             size = values["max_batch_size"]
             values["max_batch_prefill_tokens"] = size * inp if size else inp + PREFILL_MARGIN_TOKENS
+        bs = values["kv_block_size"]
         if values["max_batch_total_tokens"] is None:
-            values["max_batch_total_tokens"] = max(BATCH_TOTAL_SEQUENCES * total, values["max_batch_prefill_tokens"])
+            budget = kv_capacity if kv_capacity is not None else BATCH_TOTAL_SEQUENCES * total
+            if budget < total:
+                raise ValueError(f"the KV cache fits {budget} tokens, fewer than one request of `max_total_tokens` "
+                                 f"({total}); lower --max-total-tokens or free memory")
+            values["max_batch_total_tokens"] = budget
+        # Exactly what the block pool holds: whole blocks, and at least one full-length request.
+        values["max_batch_total_tokens"] = max(values["max_batch_total_tokens"] // bs * bs, -(-total // bs) * bs)
         values.update(max_total_tokens=total, max_input_tokens=inp)
         return ServerConfig(**values)
 

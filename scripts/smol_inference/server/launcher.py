@@ -16,8 +16,8 @@ from .. import settings
 from ..models import check_model_exists, expand_alias, model_label
 from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
-                     DEFAULT_PAYLOAD_LIMIT, DEFAULT_SHUTDOWN_GRACE_S, DEFAULT_WAITING_SERVED_RATIO, DTYPES,
-                     SHUTDOWN_CLOSE_S, ServerConfig)
+                     DEFAULT_KV_BLOCK_SIZE, DEFAULT_PAYLOAD_LIMIT, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SHUTDOWN_GRACE_S,
+                     DEFAULT_WAITING_SERVED_RATIO, DTYPES, SHUTDOWN_CLOSE_S, ServerConfig)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -36,25 +36,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-input-tokens", "--max-input-length", type=int, default=None,
         help="default: max_total_tokens - 1")
     add("--max-total-tokens", type=int, default=None, help="default: the model's context (at most 4096)")
-    add("--max-batch-prefill-tokens", type=int, default=None, help="default: max_input_tokens + 50")
-    add("--max-batch-total-tokens", type=int, default=None, help="default: 16 full-length sequences")
+    add("--max-batch-prefill-tokens", type=int, default=None,
+        help="prompt tokens per step (chunk budget); default: max_input_tokens + 50")
+    add("--max-batch-total-tokens", type=int, default=None,
+        help="tokens the KV cache holds; default: from free memory on a GPU, 768 MiB (at most 16 full "
+             "sequences) on CPU")
+    add("--disable-chunked-prefill", action="store_true",
+        help="prefill whole prompts with TGI's older admission rule (also: PREFILL_CHUNKING=0)")
+    add("--disable-prefix-caching", action="store_true",
+        help="never reuse cached prompt blocks (also: PREFIX_CACHING=0)")
+    add("--cuda-graphs", type=graph_sizes, default=None,
+        help="decode batch sizes captured as CUDA graphs, e.g. 1,2,4,8 (0: none; default: 1, 2, 4, ... 256)")
+    add("--kv-block-size", type=int, default=DEFAULT_KV_BLOCK_SIZE, help="tokens per KV-cache block")
+    add("--request-timeout-seconds", type=float, default=DEFAULT_REQUEST_TIMEOUT_S,
+        help="a request still unanswered after this long fails with 424 (course-server flag)")
     add("--max-batch-size", type=int, default=None, help="default: no limit besides the token budgets")
     add("--waiting-served-ratio", type=float, default=DEFAULT_WAITING_SERVED_RATIO)
     add("--max-waiting-tokens", type=int, default=DEFAULT_MAX_WAITING_TOKENS)
     add("--max-client-batch-size", type=int, default=DEFAULT_MAX_CLIENT_BATCH_SIZE)
     add("--payload-limit", type=int, default=DEFAULT_PAYLOAD_LIMIT, help="largest request body in bytes")
-    add("--dtype", choices=DTYPES, default=None, help="default: float16 on GPU, float32 on CPU")
+    add("--dtype", choices=DTYPES, default=None,
+        help="default: bfloat16 on a GPU that supports it (else float16), float32 on CPU")
+    add("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add("--api-key", default=None, help="require 'Authorization: Bearer KEY' on generation routes")
     add("--trust-remote-code", action="store_true", help="allow model code from the Hub (off by default)")
     add("--cors-allow-origin", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
-    add("--torch-threads", type=int, default=None, help="torch CPU threads for the model (default: torch's)")
+    add("--torch-threads", type=int, default=None,
+        help="torch CPU threads for the model (default: all cores, minus one on machines with <= 8 cores)")
     add("--shutdown-grace-seconds", type=float, default=DEFAULT_SHUTDOWN_GRACE_S,
         help="after SIGTERM, how long admitted requests may finish while new ones get 503")
 
 
+def graph_sizes(text: str) -> tuple[int, ...]:
+    """TGI's --cuda-graphs value: comma-separated batch sizes; "0" disables them."""
+    sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    return () if sizes in ((), (0,)) else sizes
+
+
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    names = [f for f in ServerConfig.__dataclass_fields__ if f != "device"]
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    values = {name: getattr(args, name) for name in ServerConfig.__dataclass_fields__ if hasattr(args, name)}
+    for switch in ("disable_chunked_prefill", "disable_prefix_caching"):   # unset: the environment decides
+        if not values.get(switch):
+            values.pop(switch, None)
     values["model_id"] = expand_alias(args.model_id)
     return ServerConfig(**values)
 

@@ -1,6 +1,6 @@
 """Load the model and tokenizer the server will serve, safely by default.
 
-Like TGI's launcher: `--dtype` picks the weights' precision (default: float16 on a GPU, float32 on
+Like TGI's launcher: `--dtype` picks the weights' precision (default: bfloat16 on a GPU that supports it, else float16, float32 on
 CPU where half precision is slow), and remote code runs only with `--trust-remote-code`.
 text_generation_inference.md, "Launcher flags".
 """
@@ -18,6 +18,15 @@ def display_name(model_id: str) -> str:
     return model_label(model_id)
 
 
+def default_dtype(device: str) -> str:
+    """bfloat16 on GPUs that support it, float16 on older ones, float32 on CPU (half is slow there)."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return "float32"
+    return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+
 def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
     """(model in eval mode on its device, tokenizer, the model's context length or None)."""
     name = expand_alias(config.model_id)
@@ -26,7 +35,7 @@ def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = config.dtype or ("float16" if device.startswith("cuda") else "float32")
+    dtype = config.dtype or default_dtype(device)
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=config.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype),
                                                  trust_remote_code=config.trust_remote_code)

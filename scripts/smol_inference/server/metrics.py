@@ -62,8 +62,16 @@ class ServerMetrics:
         self.batch_inference_count = CounterFamily("tgi_batch_inference_count", "Model steps", "method")
         self.batch_inference_success = CounterFamily("tgi_batch_inference_success", "Successful model steps",
                                                      "method")
+        # The paged KV cache and prefix cache: TGI has no names for these, so vLLM's (docs: "Metrics"), with
+        # the `_total` that vLLM's prometheus-client counters carry.
+        self.prefix_cache_queries = CounterFamily("vllm:prefix_cache_queries_total",
+                                                  "Prompt tokens looked up in the prefix cache")
+        self.prefix_cache_hits = CounterFamily("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache")
+        self.num_preemptions = CounterFamily("vllm:num_preemptions_total", "Sequences preempted for lack of KV blocks")
+        self.prefill_chunks = CounterFamily("tgi_batch_prefill_chunks", "Prompt chunks run (chunked prefill)")
         self.counters = [self.request_count, self.request_success, self.request_failure,
-                         self.batch_inference_count, self.batch_inference_success]
+                         self.batch_inference_count, self.batch_inference_success, self.prefix_cache_queries,
+                         self.prefix_cache_hits, self.num_preemptions, self.prefill_chunks]
 
         def hist(name: str, doc: str, buckets: tuple, labels: tuple[str, ...] = ()) -> Histogram:
             return Histogram(name, doc, labels, buckets=buckets, registry=reg)
@@ -92,6 +100,10 @@ class ServerMetrics:
                                               "Tokens reserved by the running batch", registry=reg)
         self.batch_max_total_tokens = Gauge("tgi_batch_max_total_tokens", "Token budget of a batch",
                                             registry=reg)
+        self.kv_cache_usage = Gauge("vllm:kv_cache_usage_perc", "KV-cache blocks in use (0 to 1)", registry=reg)
+        self.kv_blocks_used = Gauge("smol_kv_cache_blocks_used", "KV-cache blocks in use", registry=reg)
+        self.kv_blocks_total = Gauge("smol_kv_cache_blocks_total", "KV-cache blocks in the pool", registry=reg)
+        self._seen = {"queries": 0, "hits": 0, "preempted": 0}
 
     # ---- called by the engine (model thread) ----
     def observe_batch(self, method: str, start: float, forward_done: float | None, ok: bool) -> None:
@@ -104,6 +116,22 @@ class ServerMetrics:
         if forward_done is not None:
             self.batch_forward_duration.labels(method).observe(forward_done - start)
             self.batch_decode_duration.labels(method).observe(end - forward_done)
+
+    def observe_step(self, prefill_chunks: int) -> None:
+        if prefill_chunks:
+            self.prefill_chunks.inc(amount=prefill_chunks)
+
+    def set_kv_cache(self, used: int, total: int, queries: int, hits: int, preempted: int) -> None:
+        """Block usage, and the engine's running totals turned into counter increments."""
+        self.kv_blocks_used.set(used)
+        self.kv_blocks_total.set(total)
+        self.kv_cache_usage.set(used / total if total else 0.0)
+        for key, counter, value in (("queries", self.prefix_cache_queries, queries),
+                                    ("hits", self.prefix_cache_hits, hits),
+                                    ("preempted", self.num_preemptions, preempted)):
+            if value > self._seen[key]:
+                counter.inc(amount=value - self._seen[key])
+                self._seen[key] = value
 
     def set_gauges(self, queued: int, running: int, reserved_tokens: int) -> None:
         self.queue_size.set(queued)

@@ -72,7 +72,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     timing = Timing(start=time.perf_counter())
     permit = service.admit()
     try:
-        valid, plan = checked(service, lambda: chat_valid(service, body))
+        valid, plan = await service.off_loop(lambda: checked(service, lambda: chat_valid(service, body)))
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if plan.tools is not None:                              # the answer is a tool call
@@ -140,10 +140,9 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
         checked(service, lambda: check_completion(body))
         grammar = checked(service, lambda: structured.checked(structured.response_format_grammar(
             body.response_format), service.engine.tokenizer))
-        valids = [checked(service, lambda p=p: validate(p, parameters(body), service.config,
-                                                        service.engine.tokenizer, stream=body.stream,
-                                                        stop_rule=RULE_OPENAI))
-                  for p in prompts]
+        valids = [await service.off_loop(lambda p=p: checked(service, lambda: validate(  # off the event loop
+                      p, parameters(body), service.config, service.engine.tokenizer, stream=body.stream,
+                      stop_rule=RULE_OPENAI))) for p in prompts]
         valids = [replace(v, grammar=grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import errors, structured
-from .config import DISCONNECT_POLL_S, ServerConfig
+from .config import DEADLINE_GRACE_S, DEFAULT_VALIDATION_WORKERS, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
+from .engine.runner import EXPIRED
 from .errors import ApiError
 from .metrics import ServerMetrics
 from .validation import ValidRequest
@@ -59,9 +61,14 @@ class Ticket:
     top: list[list[TokenInfo]] = field(default_factory=list)   # top_n tokens per generated token
 
     async def next(self, timeout_s: float) -> tuple[str, Any] | None:
-        """The next event, or None after `timeout_s` seconds without one."""
+        """The next event, or None after `timeout_s` seconds without one. Past the sequence's deadline
+        (plus a grace period for the engine to fail it first) an error event, so no request waits forever."""
+        remaining = self.seq.deadline + DEADLINE_GRACE_S - time.perf_counter()
+        if remaining <= 0:
+            self.seq.cancel()
+            return "error", EXPIRED
         try:
-            return await asyncio.wait_for(self.events.get(), timeout_s)
+            return await asyncio.wait_for(self.events.get(), min(timeout_s, remaining))
         except asyncio.TimeoutError:
             return None
 
@@ -86,6 +93,12 @@ class Service:
         self.limiter = Limiter(config.max_concurrent_requests)
         self.ready = False
         self.draining = False                 # set by shutdown.py on SIGTERM: admit nothing new
+        # TGI's --validation-workers: tokenising a 2 MB body must not block the event loop.
+        self.validators = ThreadPoolExecutor(DEFAULT_VALIDATION_WORKERS, thread_name_prefix="smol-validation")
+
+    async def off_loop(self, fn: Any) -> Any:
+        """Run `fn()` (validation, tokenisation) on a validation worker; its exceptions propagate."""
+        return await asyncio.get_running_loop().run_in_executor(self.validators, fn)
 
     def admit(self) -> Permit:
         """Count the request and take a permit; 429 when none is left (TGI's overloaded)."""

@@ -42,9 +42,10 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def validated(service: Service, body: GenerateRequest, timing: Timing, stream: bool) -> ValidRequest:
+async def validated(service: Service, body: GenerateRequest, timing: Timing, stream: bool) -> ValidRequest:
     try:
-        valid = validate(body.inputs, body.parameters, service.config, service.engine.tokenizer, stream=stream)
+        valid = await service.off_loop(lambda: validate(body.inputs, body.parameters, service.config,
+                                                        service.engine.tokenizer, stream=stream))
     except ApiError as exc:
         service.fail(exc)
         raise
@@ -130,7 +131,7 @@ async def generate_common(request: Request, body: GenerateRequest, stream: bool,
     timing = Timing(start=time.perf_counter())
     permit = service.admit()
     try:
-        valid = validated(service, body, timing, stream)
+        valid = await validated(service, body, timing, stream)
         if stream:
             response = tgi_stream(service, valid, permit, timing, body.inputs)
             permit = None                        # the stream owns it now

@@ -1,8 +1,10 @@
 """The course server's engine, split like nano-vllm's: one file per concern.
 
-queue.py (waiting requests) -> scheduler.py (who joins the batch, TGI's rules) -> cache.py (KV cache,
-padding, positions) -> sampler.py (next-token choice) -> runner.py (the model thread tying them together).
-sequence.py holds a request's parameters and state. text_generation_inference.md, "Inside the server".
+queue.py (waiting requests) -> scheduler.py (decode tokens + prompt chunks per step) -> block_table.py
+and block_pool.py (paged KV cache, prefix caching) -> model_runner.py + attention.py (one packed
+forward, paged attention) -> sampler.py (next tokens) -> detokenizer.py (text) -> runner.py (the
+model thread tying them together). sequence.py holds a request's parameters and state.
+text_generation_inference.md, "Inside the server".
 """
 
 from .runner import Engine

@@ -1,12 +1,16 @@
-"""The model thread: scheduler -> prefill newcomers -> one decode step for all -> retire, forever.
+"""The engine: a model thread that schedules, runs one packed forward, samples, and reports, forever.
 
-Plays the role of TGI's batching task plus its Python model server (router/src/infer,
-server/text_generation_server/models/causal_lm.py) in one loop on one thread, so the HTTP event
-loop never waits on the model. Per iteration: drop requests whose client left, admit waiting
-requests (scheduler.py), prefill them (cache.py) and sample their first token (sampler.py), merge
-them into the running batch, run one decode step for every running sequence, and retire the ones
-that hit eos, a stop sequence or their length. A failing step fails only the requests in it (424).
-text_generation_inference.md, "Inside the server".
+Plays the role of TGI's batching task plus its model server (router/src/infer, backends/v3) in one
+loop on one thread, so the HTTP event loop never waits on the model. Per step:
+
+    drop cancelled / expired requests -> scheduler.schedule() (decode tokens + prompt chunks)
+    -> model_runner.run() (one forward for all) -> sample_batch() -> detokenise, stop checks, emit
+    -> retire finished sequences (their blocks go back to the pool, full ones stay cached)
+
+A fault fails exactly the requests it touches with TGI's 424 `generation` error and frees their
+blocks: an allocation fault one sequence, a forward fault the step's sequences, a sampling fault
+the sequences sampled in it. Every request also has a deadline. text_generation_inference.md,
+"Inside the server".
 """
 
 from __future__ import annotations
@@ -19,15 +23,21 @@ from typing import Any
 import torch
 
 from ..config import IDLE_WAIT_S, ServerConfig
-from .cache import BatchCache
-from .queue import RequestQueue
+from .block_pool import BlockPool
+from .block_table import BlockManager
 from .detokenizer import IncrementalDetokenizer
+from .kv_cache import KVCache, KVShape
+from .model_runner import ModelRunner, StepOutput, Work
+from .queue import RequestQueue
 from .sampler import prompt_logprobs, sample_batch
 from .scheduler import Scheduler
-from .sequence import Sequence, TokenInfo
+from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
 
 log = logging.getLogger("smol_inference.server")
 PREFILL, DECODE = "prefill", "decode"
+FAILED = "Request failed during generation"
+EXPIRED = "Request failed during generation: deadline exceeded"
+SHUTTING_DOWN = "Server is shutting down"
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -43,20 +53,51 @@ def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
 
 
 class Engine:
-    """Owns the model, the waiting queue and the running batch; `submit` is the only entry point."""
+    """Owns the model, the KV cache, the queue and the scheduler; `submit` is the only entry point."""
 
     def __init__(self, model: Any, tokenizer: Any, config: ServerConfig, metrics: Any = None) -> None:
         self.model, self.tokenizer, self.config, self.metrics = model, tokenizer, config, metrics
+        bs = config.kv_block_size
+        self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
+        self.blocks = BlockManager(self.pool)
+        dtype = next(model.parameters()).dtype
+        # One block more than the pool hands out: the scratch block that padded CUDA-graph rows write to.
+        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 1) * bs, dtype, model.device)
+        self.runner = ModelRunner(model, self.kv, self.blocks)
         self.queue = RequestQueue()
-        self.scheduler = Scheduler(config, self.queue)
-        self.running: list[Sequence] = []
-        self.cache: BatchCache | None = None
+        self.scheduler = Scheduler(config, self.queue, self.blocks)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.special_ids = set(tokenizer.all_special_ids)
-        pad = tokenizer.pad_token_id
-        self.pad_id = pad if pad is not None else min(self.eos_ids, default=0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._check_pageable()
+        if torch.device(model.device).type == "cuda":
+            from .cuda_graphs import capture_decode_graphs
+
+            capture_decode_graphs(self.runner, config, self.pool.num_blocks)
+        log.info("KV cache: %d blocks of %d tokens (%d tokens); %s; prefix caching %s", self.pool.num_blocks, bs,
+                 self.pool.num_blocks * bs, self.admission_rule, "off" if config.disable_prefix_caching else "on")
+
+    @property
+    def admission_rule(self) -> str:
+        """Which rule admits requests (TGI logs the same choice at start)."""
+        if self.scheduler.chunking:
+            return f"chunked prefill: up to {self.config.max_batch_prefill_tokens} prompt tokens per step"
+        return (f"whole-prompt prefill (chunking disabled): waiting_served_ratio {self.config.waiting_served_ratio}, "
+                f"max_waiting_tokens {self.config.max_waiting_tokens}")
+
+    @property
+    def running(self) -> list[Sequence]:
+        return self.scheduler.running
+
+    def _check_pageable(self) -> None:
+        probe = Sequence([min(self.eos_ids, default=0)] * 2, SamplingParams(), StoppingParams(1), lambda *_: None)
+        if not self.blocks.admit(probe, use_cache=False):
+            raise ValueError("the KV cache cannot hold a single two-token sequence")
+        try:
+            self.runner.check_pageable(probe)
+        finally:
+            self.blocks.free(probe)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -67,15 +108,15 @@ class Engine:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
-        for seq in self.queue.drain() + self.running:
-            seq.emit("error", "Server is shutting down")
-        self.running, self.cache = [], None
+        self._fail(self.queue.drain() + list(self.running), SHUTTING_DOWN)
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def submit(self, seq: Sequence) -> None:
+        if seq.deadline == float("inf"):
+            seq.deadline = seq.queued_at + self.config.request_timeout_seconds
         self.queue.append(seq)
         self._gauges()
 
@@ -84,112 +125,125 @@ class Engine:
         while not self._stop.is_set():
             try:
                 self.step()
-            except Exception:  # noqa: BLE001 - the loop must survive anything; requests were failed
+            except Exception:  # noqa: BLE001 - the loop must survive anything; its requests are failed
                 log.exception("engine step failed")
-                self._fail(self.running, "Request failed during generation")
-                self.running, self.cache = [], None
+                self._fail(list(self.running), FAILED)
 
-    def step(self) -> None:
-        """One iteration of continuous batching."""
-        self.queue.drop_cancelled()
-        self._retire([seq for seq in self.running if seq.cancelled.is_set()])
-        new = self.scheduler.admit(self.running)
-        if new:
-            self._prefill(new)
-            self._gauges()
-        if self.running:
-            self._decode()
-            self.scheduler.step_done()
-        elif not new:
+    def step(self) -> list[Work]:
+        """One iteration of continuous batching; returns what ran ([] when idle)."""
+        now = time.perf_counter()
+        self.queue.remove_if(lambda s: s.cancelled.is_set())
+        self._fail(self.queue.remove_if(lambda s: now > s.deadline), EXPIRED)
+        for seq in list(self.running):
+            if seq.cancelled.is_set():
+                self._release(seq)
+            elif now > seq.deadline:
+                self._fail([seq], EXPIRED)
+        work = self.scheduler.schedule()
+        self._fail(self.scheduler.failed, FAILED)
+        self.scheduler.failed = []
+        if work:
+            self._run(work)
+        else:
             self.queue.wait(IDLE_WAIT_S)
         self._gauges()
+        return work
 
-    def _prefill(self, new: list[Sequence]) -> None:
+    def _run(self, work: list[Work]) -> None:
         start = time.perf_counter()
-        for seq in new:
-            seq.started_at = start
-        if self.metrics:
-            self.metrics.batch_next_size.observe(len(new))
+        chunks = sum(1 for w in work if not w.is_decode)                     # before tokens are appended
+        method = PREFILL if chunks else DECODE
+        for w in work:
+            if w.seq.started_at is None:
+                w.seq.started_at = start
+            if w.seq.detokenizer is None:
+                w.seq.detokenizer = IncrementalDetokenizer(self.tokenizer, w.seq.input_ids)
         try:
-            with torch.inference_mode():
-                cache, logits = BatchCache.prefill(self.model, [s.input_ids for s in new], self.pad_id,
-                                                   all_logits=any(s.prefill_details for s in new))
-                forward_done = time.perf_counter()
-                for row, seq in enumerate(new):
-                    seq.detokenizer = IncrementalDetokenizer(self.tokenizer, seq.input_ids)
-                    if seq.prefill_details:
-                        self._prefill_details(seq, logits[row])
-                self._advance(new, logits[:, -1])
-        except Exception as exc:  # noqa: BLE001 - fail only these requests (TGI: 424 generation)
-            log.warning("prefill failed: %s", type(exc).__name__)
-            self._fail(new, "Request failed during generation")
-            self._observe(PREFILL, start, None, ok=False)
+            out = self.runner.run(work)
+        except Exception as exc:  # noqa: BLE001 - one forward for all: fail the step's requests
+            log.warning("forward failed: %s: %s", type(exc).__name__, exc)
+            self._fail([w.seq for w in work], FAILED)
+            self._observe(method, start, None, ok=False)
             return
-        self._observe(PREFILL, start, forward_done, ok=True)
-        keep = [row for row, seq in enumerate(new) if seq.finish_reason is None]
-        cache = cache.select(keep) if len(keep) < len(new) else cache
-        if cache is not None:
-            self.cache = cache if self.cache is None else self.cache.merge(cache)
-            self.running += [new[row] for row in keep]
+        forward_done = time.perf_counter()
+        for w in work:
+            w.seq.num_computed += w.length
+        self._prompt_details(out)
+        self._sample(out)
+        for w in work:
+            if w.seq in self.running:
+                self.blocks.register_full_blocks(w.seq)
+        self._observe(method, start, forward_done, ok=True, chunks=chunks)
 
-    def _decode(self) -> None:
-        start = time.perf_counter()
+    def _sample(self, out: StepOutput) -> None:
+        live = [i for i, w in enumerate(out.samplers) if w.seq in self.running]
+        if not live:
+            return
+        seqs = [out.samplers[i].seq for i in live]
         try:
-            with torch.inference_mode():
-                next_ids = torch.tensor([seq.generated[-1].id for seq in self.running])    # [B]
-                logits = self.cache.decode(self.model, next_ids)                            # [B, V]
-                forward_done = time.perf_counter()
-                self._advance(self.running, logits)
-        except Exception as exc:  # noqa: BLE001 - a decode step cannot be attributed: fail the batch
-            log.warning("decode failed: %s", type(exc).__name__)
-            self._observe(DECODE, start, None, ok=False)
-            raise
-        self._observe(DECODE, start, forward_done, ok=True)
-        self._retire([seq for seq in self.running if seq.finish_reason is not None])
-
-    def _retire(self, leaving: list[Sequence]) -> None:
-        """Remove finished or cancelled sequences from the batch and its cache."""
-        if not leaving:
+            result = sample_batch(out.sample_logits[live], seqs)
+        except Exception as exc:  # noqa: BLE001 - fail the sequences sampled in this step
+            log.warning("sampling failed: %s: %s", type(exc).__name__, exc)
+            self._fail(seqs, FAILED)
             return
-        gone = {id(seq) for seq in leaving}
-        rows = [row for row, seq in enumerate(self.running) if id(seq) not in gone]
-        self.cache = self.cache.select(rows) if self.cache is not None else None
-        self.running = [self.running[row] for row in rows]
+        for row, seq in enumerate(seqs):
+            try:
+                self._advance(seq, result.token_ids[row], result.logprobs[row], result.top[row])
+            except Exception as exc:  # noqa: BLE001 - detokeniser/stop-rule fault: this sequence only
+                log.warning("token handling failed: %s: %s", type(exc).__name__, exc)
+                self._fail([seq], FAILED)
 
     # ---- per-sequence work -----------------------------------------------------------------
-    def _advance(self, seqs: list[Sequence], logits: torch.Tensor) -> None:
-        """Choose one token per sequence from logits [B, V] in one call, report them, check the stops."""
-        result = sample_batch(logits, seqs)
-        for seq, token_id, logprob, top in zip(seqs, result.token_ids, result.logprobs, result.top, strict=True):
-            token = TokenInfo(token_id, self._token_text(seq, token_id), logprob, token_id in self.special_ids)
-            seq.generated.append(token)
-            top_tokens = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids) for i, lp in top]
-            reason = seq.check_stop(token, self.eos_ids)
-            if reason is not None:
-                seq.finish_reason, seq.finished_at = reason, time.perf_counter()
-            seq.emit("token", (token, top_tokens, reason is not None))    # the last token carries done=True
-
-    def _token_text(self, seq: Sequence, token_id: int) -> str:
-        """The text this token adds (detokenizer.py); a special token reports its own string, adds none."""
+    def _advance(self, seq: Sequence, token_id: int, logprob: float | None, top: list[tuple[int, float]]) -> None:
+        """Record one chosen token, report it, and retire the sequence if it is done."""
+        seq.token_ids.append(token_id)
+        special = token_id in self.special_ids
         piece = seq.detokenizer.add(token_id)
         seq.text += piece
-        return self.tokenizer.decode([token_id]) if token_id in self.special_ids else piece
+        token = TokenInfo(token_id, self.tokenizer.decode([token_id]) if special else piece, logprob, special)
+        seq.generated.append(token)
+        top_tokens = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids) for i, lp in top]
+        reason = seq.check_stop(token, self.eos_ids)
+        if reason is not None:
+            seq.finish_reason, seq.finished_at = reason, time.perf_counter()
+            self._release(seq)
+        seq.emit("token", (token, top_tokens, reason is not None))    # the last token carries done=True
 
-    def _prefill_details(self, seq: Sequence, logits: torch.Tensor) -> None:
-        logprobs = prompt_logprobs(logits, seq.input_ids)
-        seq.prefill = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids)
-                       for i, lp in zip(seq.input_ids, logprobs, strict=False)]
+    def _prompt_details(self, out: StepOutput) -> None:
+        """decoder_input_details: log-probabilities of this chunk's prompt tokens (first one: None)."""
+        for w, logits in out.prompt_logits:
+            seq = w.seq
+            try:
+                ids = seq.input_ids[w.start:w.start + w.length + 1]           # the chunk and the next prompt token
+                rows = torch.cat([logits[:len(ids) - 1], logits[:1]])          # last row: unused placeholder
+                values = prompt_logprobs(rows, ids)
+                seq.prompt_logprobs += values if w.start == 0 else values[1:]
+                if len(seq.prompt_logprobs) >= seq.input_length:
+                    seq.prefill = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids)
+                                   for i, lp in zip(seq.input_ids, seq.prompt_logprobs, strict=False)]
+            except Exception as exc:  # noqa: BLE001 - this request only
+                log.warning("prompt details failed: %s: %s", type(exc).__name__, exc)
+                self._fail([seq], FAILED)
+
+    def _release(self, seq: Sequence) -> None:
+        """Leave the batch and drop everything a finished request holds (blocks, grammar, generator)."""
+        self.scheduler.finish(seq)
+        seq.grammar = seq.generator = None
 
     def _fail(self, seqs: list[Sequence], message: str) -> None:
         for seq in seqs:
+            self._release(seq)
             seq.emit("error", message)
 
     # ---- metrics ---------------------------------------------------------------------------
-    def _observe(self, method: str, start: float, forward_done: float | None, ok: bool) -> None:
+    def _observe(self, method: str, start: float, forward_done: float | None, ok: bool, chunks: int = 0) -> None:
         if self.metrics:
             self.metrics.observe_batch(method, start, forward_done, ok)
+            self.metrics.observe_step(chunks)
 
     def _gauges(self) -> None:
         if self.metrics:
             self.metrics.set_gauges(len(self.queue), len(self.running),
                                     sum(seq.max_tokens for seq in self.running))
+            self.metrics.set_kv_cache(self.pool.num_used, self.pool.num_blocks, self.pool.queries, self.pool.hits,
+                                      self.scheduler.preempted)

@@ -62,7 +62,7 @@ class TokenInfo:
     special: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class Sequence:
     """A request's life in the engine. The model thread owns every field below `emit`."""
 
@@ -83,11 +83,20 @@ class Sequence:
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
     grammar: Any = None                        # engine/grammar.py GrammarState, or None
-    detokenizer: Any = None                    # engine/detokenizer.py IncrementalDetokenizer
+    detokenizer: Any = None                    # IncrementalDetokenizer, created at admission
+    deadline: float = float("inf")             # time.perf_counter() after which the request fails
+    # --- paged KV cache (block_table.py) ---
+    token_ids: list[int] = field(default_factory=list)      # prompt + generated ids
+    block_table: list[int] = field(default_factory=list)    # pool block of tokens [i*bs, (i+1)*bs)
+    block_keys: list[int] = field(default_factory=list)     # prefix-cache keys of the full blocks
+    num_computed: int = 0                      # tokens whose K/V are in the cache
+    num_cached: int = 0                        # of those, tokens taken from the prefix cache
+    prompt_logprobs: list[float | None] = field(default_factory=list)   # filled chunk by chunk (details)
 
     def __post_init__(self) -> None:
         if not self.input_ids:
             raise ValueError("a sequence needs at least one input token")
+        self.token_ids = list(self.input_ids)
 
     @property
     def input_length(self) -> int:
@@ -99,7 +108,13 @@ class Sequence:
         return self.input_length + self.stopping.max_new_tokens
 
     def all_token_ids(self) -> list[int]:
+        """Prompt and generated ids (the penalties' history)."""
         return self.input_ids + [token.id for token in self.generated]
+
+    @property
+    def num_uncomputed(self) -> int:
+        """Tokens still to run through the model (the prompt's rest while prefilling, 1 while decoding)."""
+        return len(self.token_ids) - self.num_computed
 
     def check_stop(self, token: TokenInfo, eos_ids: set[int]) -> str | None:
         """The finish reason after `token` (already in `generated` and `text`), or None (stopping.py).

@@ -1,0 +1,1 @@
+"""Modules of benchmarks/bench_server.py (served servers, arms, workloads, report)."""

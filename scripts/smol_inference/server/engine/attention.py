@@ -1,0 +1,145 @@
+"""Paged attention plugged into any transformers model through its `AttentionInterface`.
+
+Each engine step runs ONE forward over the tokens of every scheduled sequence packed into a single
+row (input_ids [1, T]); the model's own code computes the projections, rotary or learned positions
+and MLPs, and calls this function in every layer instead of SDPA (transformers' continuous batching
+plugs its paged cache in the same way). Per layer it
+
+1. writes the step's new keys/values into the KV cache at their slots (`slot_mapping`), then
+2. lets each sequence's queries attend to that sequence's slots only, read through its block table:
+   the one-token queries (decode) of all sequences together as one padded batch, each longer chunk
+   (chunked prefill) on its own with a causal mask that starts at the chunk's first position.
+
+Sliding-window layers (Mistral, Gemma 2/3, Qwen2, Phi-3) pass `sliding_window`; Gemma 2 passes a
+logit `softcap`; grouped-query attention is handled by SDPA's `enable_gqa`. The step's metadata
+(`StepContext`) is set per thread by model_runner.py around the forward. text_generation_inference.md,
+"Inside the server".
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import AttentionInterface
+
+from .kv_cache import KVCache
+
+ATTENTION_NAME = "smol_paged"
+_local = threading.local()
+
+
+@dataclass
+class Chunk:
+    """A sequence with more than one query this step: rows [row, row + length) at positions [start, ...)."""
+
+    row: int
+    length: int
+    start: int
+    blocks: torch.Tensor           # [nb] its block table (enough blocks for start + length tokens)
+
+
+@dataclass
+class StepContext:
+    """Everything the attention function needs for one packed forward."""
+
+    kv: KVCache
+    block_size: int
+    slot_mapping: torch.Tensor     # [T] where each packed token's K/V goes
+    single_rows: torch.Tensor      # [Bs] packed row of each one-query sequence
+    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with block 0 (masked out)
+    single_lens: torch.Tensor      # [Bs] its context length (positions 0 .. len - 1, the new one last)
+    chunks: list[Chunk]
+    layers_seen: set[int] = field(default_factory=set)
+    _masks: dict[Any, torch.Tensor] = field(default_factory=dict)
+
+    def gather(self, cache: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
+        """cache [S, Hkv, D], blocks [..., nb] -> the blocks' slots in order [..., nb * block_size, Hkv, D]."""
+        by_block = cache.view(-1, self.block_size, *cache.shape[1:])                  # [S/bs, bs, Hkv, D]
+        picked = by_block[blocks]                                                      # [..., nb, bs, Hkv, D]
+        return picked.flatten(-4, -3)
+
+    def single_mask(self, window: int | None) -> torch.Tensor:
+        """[Bs, 1, 1, L] True where key position < len (and within the window of the query)."""
+        key = ("single", window)
+        if key not in self._masks:
+            length = self.single_blocks.shape[1] * self.block_size
+            kpos = torch.arange(length, device=self.single_lens.device)[None, :]           # [1, L]
+            lens = self.single_lens[:, None]                                               # [Bs, 1]
+            mask = kpos < lens
+            if window is not None:
+                mask &= kpos > lens - 1 - window
+            self._masks[key] = mask[:, None, None, :]
+        return self._masks[key]
+
+    def chunk_mask(self, index: int, window: int | None) -> torch.Tensor:
+        """[1, 1, length, L]: causal from the chunk's first position (and windowed); L = its blocks' slots."""
+        key = (index, window)
+        if key not in self._masks:
+            chunk = self.chunks[index]
+            device = chunk.blocks.device
+            qpos = torch.arange(chunk.start, chunk.start + chunk.length, device=device)[:, None]  # [n, 1]
+            kpos = torch.arange(chunk.blocks.shape[0] * self.block_size, device=device)[None, :]  # [1, L]
+            mask = kpos <= qpos
+            if window is not None:
+                mask &= kpos > qpos - window
+            self._masks[key] = mask[None, None]
+        return self._masks[key]
+
+
+def set_context(ctx: StepContext | None) -> None:
+    _local.ctx = ctx
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scaling: float | None,
+            softcap: float | None) -> torch.Tensor:
+    """q [B, H, n, D], k/v [B, Hkv, L, D], mask [B, 1, n, L] (True = attend) -> [B, H, n, D]."""
+    gqa = q.shape[1] != k.shape[1]
+    if softcap is None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scaling, enable_gqa=gqa)
+    if gqa:                                                    # the eager path (Gemma 2's logit softcap)
+        k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
+        v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)
+    scores = q @ k.transpose(-1, -2) * (scaling if scaling is not None else q.shape[-1] ** -0.5)
+    scores = torch.tanh(scores / softcap) * softcap
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return scores.softmax(-1, dtype=torch.float32).to(q.dtype) @ v
+
+
+def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                    attention_mask: torch.Tensor | None, scaling: float | None = None, dropout: float = 0.0,
+                    **kwargs: Any) -> tuple[torch.Tensor, None]:
+    """query [1, H, T, D], key/value [1, Hkv, T, D] for the packed step -> ([1, T, H, D], None)."""
+    ctx: StepContext | None = getattr(_local, "ctx", None)
+    if ctx is None:
+        raise RuntimeError("paged attention called outside an engine step")
+    layer = module.layer_idx
+    ctx.layers_seen.add(layer)
+    k_cache, v_cache = ctx.kv.keys[layer], ctx.kv.values[layer]                 # [S, Hkv, D]
+    k_cache.index_copy_(0, ctx.slot_mapping, key[0].transpose(0, 1).to(k_cache.dtype))      # [T, Hkv, D]
+    v_cache.index_copy_(0, ctx.slot_mapping, value[0].transpose(0, 1).to(v_cache.dtype))
+    window = kwargs.get("sliding_window") or None
+    softcap = kwargs.get("softcap")
+    q_all = query[0]                                                             # [H, T, D]
+    out = torch.empty((q_all.shape[1], q_all.shape[0], q_all.shape[2]), dtype=query.dtype,
+                      device=query.device)                                       # [T, H, D]
+    if ctx.single_rows.numel():
+        q = q_all[:, ctx.single_rows].transpose(0, 1).unsqueeze(2)               # [Bs, H, 1, D]
+        k = ctx.gather(k_cache, ctx.single_blocks).transpose(1, 2)               # [Bs, Hkv, L, D]
+        v = ctx.gather(v_cache, ctx.single_blocks).transpose(1, 2)
+        o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.single_mask(window), scaling, softcap)
+        out[ctx.single_rows] = o[:, :, 0]                                        # [Bs, H, D]
+    for index, chunk in enumerate(ctx.chunks):
+        rows = slice(chunk.row, chunk.row + chunk.length)
+        q = q_all[:, rows].unsqueeze(0)                                          # [1, H, n, D]
+        k = ctx.gather(k_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)       # [1, Hkv, L, D]
+        v = ctx.gather(v_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)
+        o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.chunk_mask(index, window), scaling, softcap)
+        out[rows] = o[0].transpose(0, 1)                                         # [n, H, D]
+    return out.unsqueeze(0), None
+
+
+AttentionInterface.register(ATTENTION_NAME, paged_attention)
