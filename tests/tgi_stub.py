@@ -1,6 +1,6 @@
 """A scripted TGI stand-in on 127.0.0.1 for the client and bench tests.
 
-It answers TGI's routes with fixed shapes (../shared/reference/TGI-FACTS.md) and can be told to fail
+It answers TGI's routes with fixed shapes (TGI's docs/openapi.json) and can be told to fail
 the next N requests with a given status and error body, to test error mapping and retries without a
 model. The real course server is tested in the same files; this stub only covers what a healthy server
 never does on demand (429, 503, 424, connection drops).

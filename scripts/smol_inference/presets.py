@@ -2,7 +2,7 @@
 
 The parameter names and their rules follow `transformers.GenerationConfig` (greedy vs sampling,
 temperature, top_k, top_p, repetition_penalty, stop strings) and TGI's `/generate` validation
-(../shared/reference/TGI-FACTS.md: temperature > 0, top_k > 0, top_p in (0, 1], at most 4 stops).
+(router/src/validation.rs: temperature > 0, top_k > 0, at most 4 stops; top_p here may be 1, "off").
 Taught in inference_pipeline.md, "Generation parameters" and "Presets".
 """
 

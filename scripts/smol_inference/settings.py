@@ -95,7 +95,7 @@ BENCH_MAX_NEW_TOKENS = 64
 BENCH_SEED = 0
 BENCH_REQUEST_TIMEOUT_S = 300.0
 #: Docker stacks (docker/): the course-server stack's published port and the TGI image lesson 2 pins.
-DOCKER_TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.5"
+DOCKER_TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.7"
 DOCKER_COURSE_SERVER_PORT = 8080
 #: Course checks (scripts/check_course.py): the README exercise tables' Colab links are
 #: COLAB_BASE_URL + "/" + notebook path, all built from REPO_URL and this branch.

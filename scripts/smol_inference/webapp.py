@@ -1,6 +1,6 @@
 """The lesson-1 web app: a FastAPI server around one text-generation pipeline.
 
-Routes and shapes follow Text Generation Inference's API, cut down (../shared/reference/TGI-FACTS.md):
+Routes and shapes follow Text Generation Inference's API, cut down (TGI's docs/openapi.json):
 `POST /generate` (JSON body `{inputs | messages, parameters}`), `POST /generate_stream` (server-sent
 events, `data: {json}`), `GET /health`; errors are `{"error", "error_type"}` with TGI's wording
 ("Input validation error: ...", status 422, also for text that is not valid Unicode). A conversation

@@ -4,7 +4,7 @@
     python docker/monitoring/grafana/make_dashboards.py           # rewrite the JSON files
     python docker/monitoring/grafana/make_dashboards.py --check   # exit 1 when a file is stale
 
-The TGI dashboard uses only TGI's metric names (TGI-FACTS.md, "/metrics"), so it works on real TGI and
+The TGI dashboard uses only TGI's metric names (TGI docs, "Reference > Metrics"), so it works on real TGI and
 on the course server alike; time to first token is derived as TGI's own dashboard does it, queue-time
 quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names, the llama.cpp one the
 `llamacpp:` names of llama-server's `--metrics` (tools/server/server-task.cpp, `to_metrics`: counters,

@@ -1,6 +1,6 @@
 """Sends the requests and times every token: TGI `/generate_stream` or OpenAI `/v1/chat/completions`.
 
-Times are taken on arrival of each server-sent event (TGI-FACTS.md, "Streaming"): time to first token
+Times are taken on arrival of each server-sent event (TGI docs, "Conceptual guides > Streaming"): time to first token
 is the first token event, inter-token latency the gaps between token events, end-to-end latency the
 whole request. Tokens are counted as they arrive and compared with what the server reports
 (`details.generated_tokens` on TGI, `usage.completion_tokens` on OpenAI-style servers).

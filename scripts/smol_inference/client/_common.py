@@ -1,7 +1,7 @@
 """What the sync and async clients share: the base URL rule, auth headers, and response shapes.
 
 `/v1/models` answers one ModelInfo on TGI and `{"data": [ModelInfo, ...]}` on vLLM and SGLang
-(../shared/reference/tgi-openapi.json, "openai_get_model_info"); both are read here.
+(TGI's docs/openapi.json, "openai_get_model_info"; vLLM's `ModelList`); both are read here.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from huggingface_hub.inference._generated.types import (
 from .. import settings
 from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
-from .errors import UnavailableError, from_response, translate
+from .engines import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
+from .errors import TGIError, UnavailableError, from_response, translate
 from .offline import allow_own_endpoints
 from .prom import Metrics
 from .retry import RetryPolicy, acall_with_retries
@@ -90,7 +91,26 @@ class AsyncTGIClient:
             await asyncio.sleep(interval)
 
     async def info(self) -> dict[str, Any]:
-        return (await self._get("/info")).json()
+        """`GET /info`, or on vLLM and SGLang the same keys from `/v1/models` (see TGIClient.info)."""
+        try:
+            return (await self._get("/info")).json()
+        except TGIError as exc:
+            if exc.status not in MISSING_ROUTE_STATUSES:
+                raise
+        info = info_from_listing((await self._get(MODELS_ROUTE)).json())
+        try:
+            return merge_sglang_info(info, (await self._get(SGLANG_INFO_ROUTE)).json())
+        except TGIError as exc:
+            if exc.status not in MISSING_ROUTE_STATUSES:
+                raise
+        return info
+
+    async def engine(self) -> str:
+        """"tgi", "vllm", "sglang" or "openai" (see TGIClient.engine)."""
+        return str((await self.info()).get("engine", TGI))
+
+    async def speaks_tgi(self) -> bool:
+        return await self.engine() == TGI
 
     async def served_model(self) -> str:
         if self._model is None:

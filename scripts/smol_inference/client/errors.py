@@ -1,6 +1,6 @@
 """Typed errors for the TGI client, mapped from TGI's error body `{"error", "error_type"}`.
 
-Follows the status table of TGI's router (../shared/reference/TGI-FACTS.md, "Errors"): 422 validation,
+Follows the status table of TGI's router (router/src/server.rs, `impl From<InferError>`): 422 validation,
 424 generation, 429 overloaded, 500 incomplete_generation, 503 healthcheck. Connection failures become
 `UnavailableError` too, so one `except` covers "the server cannot answer now". A body without
 `error_type` is classified by TGI's message prefix ("Input validation error: ...").

@@ -2,8 +2,9 @@
 
 `histogram_quantile` follows Prometheus' own algorithm (promql/quantile.go): find the bucket where the
 rank q * count falls and interpolate linearly inside it; a rank in the +Inf bucket answers the largest
-finite bound. TGI has no time-to-first-token metric; its dashboard derives it from the queue and prefill
-histograms (../shared/reference/TGI-FACTS.md, "/metrics").
+finite bound. TGI has no time-to-first-token metric; its Grafana dashboard derives it from the queue and
+prefill histograms (TGI's assets/tgi_grafana.json). vLLM and SGLang export TTFT and load gauges under
+their own names (engines.py); `load()` and `time_to_first_token()` read whichever the scrape holds.
 Taught in text_generation_inference.md, "Monitoring".
 """
 
@@ -15,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from .engines import LOAD_GAUGES, QUEUE_HISTOGRAMS, TGI, TTFT_HISTOGRAMS, engine_of_metrics
 
 _SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 
@@ -110,7 +113,27 @@ class Metrics:
         """PromQL's histogram_quantile(q, name_bucket{labels}) on this one scrape."""
         return histogram_quantile(q, self.buckets(name, **labels))
 
+    def engine(self) -> str | None:
+        """"tgi", "vllm" or "sglang": whose load gauges this scrape holds (None for none of them)."""
+        return engine_of_metrics(self.names())
+
+    def load(self) -> tuple[float, float]:
+        """(queued, running) requests from the engine's gauges; ValueError when no known gauge is there."""
+        engine = self.engine()
+        if engine is None:
+            raise ValueError("no tgi_*, vllm:* or sglang:* load gauges in this scrape")
+        queued, running = LOAD_GAUGES[engine]
+        return self.value(queued), self.value(running)
+
+    def queue_time(self, q: float = 0.5) -> float:
+        """q-quantile of the time requests waited in the queue, in seconds (TGI's or vLLM's histogram)."""
+        return self.quantile(QUEUE_HISTOGRAMS.get(self.engine() or TGI, QUEUE_HISTOGRAMS[TGI]), q)
+
     def time_to_first_token(self, q: float = 0.5) -> float:
-        """TGI's dashboard estimate: queue-time quantile + prefill batch-inference quantile."""
+        """TTFT q-quantile in seconds: vLLM's/SGLang's own histogram, else TGI's dashboard estimate
+        (queue-time quantile + prefill batch-inference quantile)."""
+        ttft = TTFT_HISTOGRAMS.get(self.engine() or TGI)
+        if ttft is not None:
+            return self.quantile(ttft, q)
         return (self.quantile("tgi_request_queue_duration", q)
                 + self.quantile("tgi_batch_inference_duration", q, method="prefill"))

@@ -1,8 +1,9 @@
 """`TGIClient`: one object for everything lesson 2 does with a TGI-compatible endpoint.
 
 Generation goes through `huggingface_hub.InferenceClient` (TGI's `POST /` and `/v1/chat/completions`,
-../shared/reference/TGI-FACTS.md, "Clients"); `/health`, `/info`, `/v1/models` and `/metrics` are
-plain httpx GETs, since InferenceClient's health_check() does not work on a plain URL. Every call
+huggingface_hub's `InferenceClient.text_generation`/`chat_completion`); `/health`, `/info`, `/v1/models`
+and `/metrics` are plain httpx GETs, since InferenceClient's health_check() does not work on a plain URL.
+On vLLM and SGLang, which have no `/info`, `info()` reads `/v1/models` instead (engines.py). Every call
 maps errors to the typed exceptions of `errors.py` and retries 429/503/no-connection (`retry.py`).
 Taught in text_generation_inference.md, "Consuming the endpoint from Python".
 """
@@ -25,7 +26,8 @@ from huggingface_hub.inference._generated.types import (
 from .. import settings
 from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
-from .errors import UnavailableError, from_response, translate
+from .engines import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
+from .errors import TGIError, UnavailableError, from_response, translate
 from .offline import allow_own_endpoints
 from .prom import Metrics
 from .retry import RetryPolicy, call_with_retries
@@ -96,8 +98,31 @@ class TGIClient:
             time.sleep(interval)
 
     def info(self) -> dict[str, Any]:
-        """`GET /info`: model_id, max_input_tokens, max_total_tokens, max_concurrent_requests, ..."""
-        return self._get("/info").json()
+        """`GET /info`: model_id, max_input_tokens, max_total_tokens, max_concurrent_requests, ...
+
+        Where `/info` is missing (vLLM, SGLang): model_id and max_total_tokens from `/v1/models`, SGLang's
+        `/get_model_info` fields, and `engine` ("vllm", "sglang" or "openai"); see engines.py.
+        """
+        try:
+            return self._get("/info").json()
+        except TGIError as exc:
+            if exc.status not in MISSING_ROUTE_STATUSES:
+                raise
+        info = info_from_listing(self._get(MODELS_ROUTE).json())
+        try:
+            return merge_sglang_info(info, self._get(SGLANG_INFO_ROUTE).json())
+        except TGIError as exc:
+            if exc.status not in MISSING_ROUTE_STATUSES:
+                raise
+        return info
+
+    def engine(self) -> str:
+        """"tgi" where TGI's `/info` answers (TGI, the course server), else "vllm", "sglang" or "openai"."""
+        return str(self.info().get("engine", TGI))
+
+    def speaks_tgi(self) -> bool:
+        """True when TGI's own routes (`/generate`, `POST /`, `tgi_*` metrics) exist at this URL."""
+        return self.engine() == TGI
 
     def served_model(self) -> str:
         """The model id to put in chat requests: `/v1/models`, else `/info`, else "tgi"."""

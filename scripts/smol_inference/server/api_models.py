@@ -1,6 +1,6 @@
 """The JSON bodies the course server answers, as pydantic models: documentation for openapi.py only.
 
-Field for field TGI's schemas in ../shared/reference/tgi-openapi.json (`ErrorResponse`,
+Field for field TGI's schemas in TGI's docs/openapi.json (`ErrorResponse`,
 `GenerateResponse`, `Details`, `Token`, `StreamResponse`, `Info`, `ChatCompletion(Chunk)`,
 `CompletionFinal`, `Chunk`); responses.py builds the real bodies. text_generation_inference.md, "The API".
 """

@@ -1,7 +1,7 @@
 """The course server's HTTP app: TGI's routes, errors and health, around the engine.
 
-Routes and behaviour follow TGI's router (router/src/server.rs) as summarised in
-../shared/reference/TGI-FACTS.md; the contract is ../shared/reference/tgi-openapi.json. The model
+Routes and behaviour follow TGI's router (router/src/server.rs); the contract is
+TGI's docs/openapi.json. The model
 loads on a background thread so the port opens at once and `/health` says 503 until the model is
 loaded and has answered a warm-up request, as TGI's health check does. `create_app` is what
 `smol-inference serve` and `background.start_server` run. text_generation_inference.md, "The course server".

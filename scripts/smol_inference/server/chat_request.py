@@ -1,7 +1,7 @@
 """An OpenAI chat or completions request turned into TGI's generate parameters and a prompt.
 
-Mapping as TGI's router does it (router/src/lib.rs, `ChatRequest`; ../shared/reference/TGI-FACTS.md,
-"Chat requests"): `max_completion_tokens` (else `max_tokens`) -> `max_new_tokens`; temperature 0 ->
+Mapping as TGI's router does it (router/src/lib.rs, `ChatRequest`, and
+TGI's docs/openapi.json): `max_completion_tokens` (else `max_tokens`) -> `max_new_tokens`; temperature 0 ->
 greedy, any other (or none) -> sampling; `presence_penalty` -> `repetition_penalty = presence_penalty
 + 2.0`; `frequency_penalty`, `top_p`, `seed`, `stop` pass through; `logprobs`/`top_logprobs` ->
 details/top_n_tokens. A field with no such mapping is refused by name (`refuse`), never dropped.

@@ -1,7 +1,7 @@
 """Launcher flags of the course server, with TGI's names, meanings and derived defaults.
 
-Follows TGI's launcher (launcher/src/main.rs, summarised in ../shared/reference/TGI-FACTS.md,
-"Launcher flags"): `max_total_tokens` defaults to the model's context (capped like TGI's default),
+Follows TGI's launcher (launcher/src/main.rs; TGI docs, "Reference > Text-generation-launcher
+arguments"): `max_total_tokens` defaults to the model's context (capped like TGI's default),
 `max_input_tokens` to one less, `max_batch_prefill_tokens` to `max_input_tokens + 50` (or
 `max_batch_size * max_input_tokens`), and the same consistency checks the launcher makes.
 TGI infers `max_batch_total_tokens` from free GPU memory at warm-up; the course server has no

@@ -1,7 +1,7 @@
 """TGI's error contract: a body `{"error", "error_type"}` and a status per error type.
 
 From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
-summarised in ../shared/reference/TGI-FACTS.md, "Errors"; the `error` string starts with TGI's
+and router/src/infer/mod.rs (`InferError` messages); the `error` string starts with TGI's
 prefix for its type ("Input validation error: ...", PREFIX). 401 and 413 are the course server's
 answers for a missing API key and an oversize body; 503 `shutting_down` is its answer while it
 drains after SIGTERM (TGI's router stops accepting connections instead). text_generation_inference.md, "Errors".

@@ -1,7 +1,7 @@
 """Prometheus metrics with TGI's names, so TGI's Grafana dashboard and alerts work unchanged.
 
-Names and labels follow TGI's docs/source/reference/metrics.md (listed in
-../shared/reference/TGI-FACTS.md, "/metrics"). TGI's Rust exporter writes counters without the
+Names and labels follow TGI's docs/source/reference/metrics.md and its router
+(router/src/infer/mod.rs, router/src/server.rs). TGI's Rust exporter writes counters without the
 `_total` suffix that prometheus-client adds, so counters are rendered here by hand; gauges and
 histograms come from prometheus-client. Each server gets its own registry (tests start several).
 text_generation_inference.md, "Monitoring".

@@ -3,7 +3,7 @@ that the course server takes, and nothing else.
 
 Field names and types follow OpenAI's API reference (`CreateChatCompletionRequest`,
 `CreateCompletionRequest`) and TGI's router (router/src/lib.rs, `ChatRequest`, `CompletionRequest`),
-summarised in ../shared/reference/TGI-FACTS.md, "Chat requests". Each field is honoured, mapped as
+and TGI's docs/openapi.json (`ChatRequest`). Each field is honoured, mapped as
 TGI maps it (chat_request.py), or refused with a 422 that names it: an unknown field fails parsing
 (`extra="forbid"`), a known one the server cannot honour fails in chat_request.py. The rules on
 messages (roles, content per role, content-part types) are checked there too, with one message per

@@ -1,6 +1,6 @@
 """The OpenAPI document the server publishes at /api-doc/openapi.json: its routes, bodies and every answer.
 
-TGI publishes its spec at the same path (../shared/reference/tgi-openapi.json); the response shapes
+TGI publishes its spec at the same path (docs/openapi.json in its repository); the response shapes
 (api_models.py) follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
 `CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from schemas.py but not
 what the routes return (they build JSONResponse/StreamingResponse themselves) and it documents a

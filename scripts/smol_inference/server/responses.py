@@ -1,8 +1,8 @@
 """JSON bodies the course server returns, field for field as TGI's OpenAPI schemas name them.
 
 `GenerateResponse`/`Details`, `StreamResponse`/`StreamDetails`, `ChatCompletion(Chunk)`,
-`CompletionFinal`/`Chunk` in ../shared/reference/tgi-openapi.json. The OpenAI routes report
-eos_token as "stop" (TGI-FACTS.md, "Responses"). text_generation_inference.md, "The API".
+`CompletionFinal`/`Chunk` in TGI's docs/openapi.json. The OpenAI routes report
+eos_token as "stop" (router/src/lib.rs, `FinishReason`). text_generation_inference.md, "The API".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Request bodies of the course server, shaped like TGI's OpenAPI schemas.
 
-Field names, types and defaults follow ../shared/reference/tgi-openapi.json (`GenerateParameters`,
+Field names, types and defaults follow TGI's docs/openapi.json (`GenerateParameters`,
 `CompatGenerateRequest`, `ChatRequest`, `CompletionRequest`) and TGI's router (router/src/lib.rs).
 Range rules that TGI checks after parsing (temperature > 0, ...) live in validation.py so that
 they give TGI's messages; the same ranges are written into the published OpenAPI schema

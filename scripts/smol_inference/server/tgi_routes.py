@@ -1,6 +1,6 @@
 """TGI's own generation routes: `POST /generate`, `/generate_stream`, `/` (compat) and `/tokenize`.
 
-Behaviour of router/src/server.rs as summarised in ../shared/reference/TGI-FACTS.md: `/` answers
+Behaviour of TGI's router/src/server.rs and docs/openapi.json: `/` answers
 a JSON list unless `stream` is true; streams are SSE `data: {json}` events, the last one carrying
 `generated_text` (and `details` when asked), no `[DONE]`; an error after the stream started is an
 event `{"error", "error_type"}` with status 200; a `:` comment keeps idle streams alive.

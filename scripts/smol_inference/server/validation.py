@@ -1,7 +1,7 @@
 """Validate a generate request before any model work, with TGI's rules and messages.
 
-Follows TGI's router validation (router/src/validation.rs, `Validation::validate`), summarised in
-../shared/reference/TGI-FACTS.md, "/generate parameters and validation": the checks run in the
+Follows TGI's router validation (router/src/validation.rs, `Validation::validate`;
+messages from router/src/infer/mod.rs and validation.rs `ValidationError`): the checks run in the
 same order and fail with the same 422 `validation` messages. The result is a `ValidRequest` the
 engine can run without looking back at the JSON. text_generation_inference.md, "Validation".
 """
