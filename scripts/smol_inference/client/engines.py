@@ -11,14 +11,15 @@ Load gauges, by engine (queued requests, running requests):
 TGI `tgi_queue_size` / `tgi_batch_current_size` (router/src/infer/mod.rs), vLLM
 `vllm:num_requests_waiting` / `vllm:num_requests_running` (docs.vllm.ai, "Production Metrics"), SGLang
 `sglang:num_queue_reqs` / `sglang:num_running_reqs` (docs.sglang.io, "Production Metrics"; needs
-`--enable-metrics`). Taught in text_generation_inference.md, "The same deployment with vLLM and SGLang".
+`--enable-metrics`), llama.cpp `llamacpp:requests_deferred` / `llamacpp:requests_processing`
+(tools/server, `--metrics`; its `/v1/models` cards say `owned_by: "llamacpp"`). Taught in text_generation_inference.md, "The same deployment with vLLM and SGLang".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-TGI, VLLM, SGLANG, OPENAI = "tgi", "vllm", "sglang", "openai"
+TGI, VLLM, SGLANG, LLAMACPP, OPENAI = "tgi", "vllm", "sglang", "llamacpp", "openai"
 
 #: Tried by `info()` after TGI's `/info` answered 404: SGLang's own route, then OpenAI's listing.
 SGLANG_INFO_ROUTE = "/get_model_info"
@@ -31,6 +32,7 @@ LOAD_GAUGES: dict[str, tuple[str, str]] = {
     TGI: ("tgi_queue_size", "tgi_batch_current_size"),
     VLLM: ("vllm:num_requests_waiting", "vllm:num_requests_running"),
     SGLANG: ("sglang:num_queue_reqs", "sglang:num_running_reqs"),
+    LLAMACPP: ("llamacpp:requests_deferred", "llamacpp:requests_processing"),
 }
 #: engine -> histogram of the time to first token, where the engine exports one (TGI does not).
 TTFT_HISTOGRAMS: dict[str, str] = {
@@ -47,7 +49,8 @@ QUEUE_HISTOGRAMS: dict[str, str] = {
 def info_from_listing(listing: Any) -> dict[str, Any]:
     """TGI-style info from an OpenAI `/v1/models` body: model_id, max_total_tokens, engine.
 
-    `owned_by` names the engine on vLLM ("vllm") and SGLang ("sglang"); anything else is "openai".
+    `owned_by` names the engine on vLLM ("vllm"), SGLang ("sglang") and llama.cpp ("llamacpp"); anything
+    else is "openai".
     Raises ValueError when the body lists no model.
     """
     cards = listing.get("data") if isinstance(listing, dict) else None
@@ -57,7 +60,8 @@ def info_from_listing(listing: Any) -> dict[str, Any]:
         raise ValueError(f"{MODELS_ROUTE} lists no model: {listing!r}")
     card = cards[0]
     owner = str(card.get("owned_by") or "").lower()
-    info: dict[str, Any] = {"model_id": card["id"], "engine": owner if owner in (VLLM, SGLANG) else OPENAI}
+    engine = owner if owner in (VLLM, SGLANG, LLAMACPP) else OPENAI
+    info: dict[str, Any] = {"model_id": card["id"], "engine": engine}
     if isinstance(card.get("max_model_len"), int):
         info["max_total_tokens"] = card["max_model_len"]
     return info
