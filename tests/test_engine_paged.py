@@ -144,3 +144,23 @@ def test_model_that_cannot_be_paged_is_refused(tiny_model):
     model, tokenizer, context = tiny_model
     with pytest.raises(UnsupportedModel, match="cannot page"):
         make_engine(NotPaged(model), tokenizer, context)
+
+
+def test_a_paged_model_still_generates_outside_the_engine() -> None:
+    """The server and the lesson-1 helpers can share one model object in a process (the real-model tests
+    do): once the engine has switched it to paged attention, a plain `generate` must still match SDPA."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from smol_inference import TINY_MODEL
+    from smol_inference.server.engine.attention import ATTENTION_NAME
+
+    tokenizer = AutoTokenizer.from_pretrained(TINY_MODEL, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(TINY_MODEL)
+    prompts = [tokenizer.apply_chat_template([{"role": "user", "content": q}], tokenize=False,
+                                             add_generation_prompt=True)
+               for q in ("What is 7 plus 5?", "What is 10 plus 12?")]
+    batch = tokenizer(prompts, return_tensors="pt", padding=True)
+    expected = model.generate(**batch, max_new_tokens=8, do_sample=False)
+    model.set_attn_implementation(ATTENTION_NAME)
+    assert torch.equal(model.generate(**batch, max_new_tokens=8, do_sample=False), expected)

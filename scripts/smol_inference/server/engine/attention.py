@@ -25,6 +25,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from .kv_cache import KVCache
 
@@ -112,10 +113,14 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tenso
 def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                     attention_mask: torch.Tensor | None, scaling: float | None = None, dropout: float = 0.0,
                     **kwargs: Any) -> tuple[torch.Tensor, None]:
-    """query [1, H, T, D], key/value [1, Hkv, T, D] for the packed step -> ([1, T, H, D], None)."""
+    """query [1, H, T, D], key/value [1, Hkv, T, D] for the packed step -> ([1, T, H, D], None).
+
+    Called outside an engine step (no StepContext on this thread), it is transformers' SDPA attention, so a
+    model the server shares with the lesson-1 helpers in one process keeps working there."""
     ctx: StepContext | None = getattr(_local, "ctx", None)
-    if ctx is None:
-        raise RuntimeError("paged attention called outside an engine step")
+    if ctx is None:  # the same model object used outside the engine (a pipeline, generate): plain SDPA
+        return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling,
+                                      dropout=dropout, **kwargs)
     layer = module.layer_idx
     ctx.layers_seen.add(layer)
     k_cache, v_cache = ctx.kv.keys[layer], ctx.kv.values[layer]                 # [S, Hkv, D]
