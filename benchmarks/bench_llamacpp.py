@@ -36,7 +36,8 @@ import httpx
 import psutil
 from smol_inference import settings
 from smol_inference.bench import BenchConfig, run_bench
-from smol_inference.engines.llamacpp import LlamaServerConfig, smollm2_gguf, start_llama_server
+from smol_inference.engines.llamacpp import LlamaServerConfig, start_llama_server
+from smol_inference.real_model import real_model_gguf
 from smol_inference.engines.llamacpp_build import build_dir, ensure_llama_server
 
 ARMS = ("course_fp32", "course_bf16", "llamacpp_q4_1", "llamacpp_f16")
@@ -118,7 +119,7 @@ def f16_gguf() -> Path:
     if not out.is_file():
         quantize = ensure_llama_server(("llama-quantize",))
         out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(quantize), "--allow-requantize", str(smollm2_gguf()), str(out), "F16"], check=True,
+        subprocess.run([str(quantize), "--allow-requantize", str(real_model_gguf()), str(out), "F16"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     return out
 
@@ -159,7 +160,7 @@ def run_arm(arm: str, args: argparse.Namespace) -> dict[str, Any]:
             return measure(server.url, server.pid, args)
         finally:
             server.stop()
-    model = smollm2_gguf() if arm == "llamacpp_q4_1" else f16_gguf()
+    model = real_model_gguf() if arm == "llamacpp_q4_1" else f16_gguf()
     config = LlamaServerConfig(model=model, slots=args.clients, threads=args.threads)
     with start_llama_server(config, build=True) as server:
         return measure(server.url, server.pid, args) | {"gguf": model.name}

