@@ -2,7 +2,7 @@
 
 The OpenAI-API blocks (chat, streaming, usage, errors) run against a real engine; the TGI-only blocks
 skip themselves through `TGIClient.speaks_tgi()` (lesson 2, "The same deployment with vLLM and
-SGLang"). Where that guard is not in the package yet, these tests skip and say so.
+SGLang").
 """
 
 from __future__ import annotations
@@ -10,19 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smol_inference import TGIClient
 
 from llamacpp_helpers import llama  # noqa: F401 - the module's server fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "tgi_deployment.ipynb"
 NOTEBOOK_CELL_TIMEOUT_S = 300
-
-
-@pytest.fixture(autouse=True)
-def _guards_present() -> None:
-    if not hasattr(TGIClient, "speaks_tgi"):
-        pytest.skip("lesson 2's engine guards (TGIClient.speaks_tgi) are not in the package yet")
 
 
 def test_lesson_two_runs_against_llama_cpp(llama, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
