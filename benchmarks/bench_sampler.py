@@ -8,7 +8,7 @@ and the rows cycle through a mix of parameters: greedy, greedy with repetition p
 top-p, temperature + top-k, typical-p, frequency penalty, all of them with top_n_tokens. "greedy" is a
 batch of greedy requests without penalties (the fast path). The two arms alternate step by step (A-B-A-B) so that a
 drift in machine load weighs on both alike; the figure is the median time of one step over the batch.
-The baseline is the course server's previous sampler (engine/sampler.py before the batched rewrite),
+The baseline is the course server's previous sampler (sampling/sampler.py before the batched rewrite),
 kept below as `old_choose`. A last table streams text through the previous detokeniser (decode every
 generated id again per token) and the offset-based one (engine/detokenizer.py). Figures in
 benchmarks/README.md, "Batched sampler".
@@ -31,7 +31,7 @@ import torch
 from smol_inference import settings
 from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams, TokenInfo
 from smol_inference.server.engine.detokenizer import IncrementalDetokenizer
-from smol_inference.server.engine.sampler import sample_batch
+from smol_inference.server.sampling.sampler import sample_batch
 
 VOCAB = 49_152                                     # SmolLM2's vocabulary size
 PROMPT_TOKENS, GENERATED_TOKENS = 400, 64
@@ -71,7 +71,7 @@ def old_choose(logits: torch.Tensor, seq: Sequence) -> tuple[int, float, list[tu
     """logits [V] -> (token, logprob, top): penalties, warpers, log-softmax, draw; one row."""
     p, scores = seq.sampling, logits.float()
     if p.repetition_penalty != 1.0 or p.frequency_penalty != 0.0:
-        history = torch.tensor(seq.all_token_ids(), device=scores.device)
+        history = torch.tensor(seq.token_ids, device=scores.device)
         if p.repetition_penalty != 1.0:
             seen = scores.gather(0, history)
             seen = torch.where(seen < 0, seen * p.repetition_penalty, seen / p.repetition_penalty)
@@ -107,6 +107,7 @@ def make_batch(size: int, greedy: bool, vocab: int) -> list[Sequence]:
                        top_n_tokens=0 if greedy else TOP_N[row % len(TOP_N)])
         generated = torch.randint(vocab, (GENERATED_TOKENS,), generator=rng).tolist()
         seq.generated = [TokenInfo(t, "", 0.0) for t in generated]
+        seq.token_ids += generated                              # the engine keeps prompt + generated ids
         seqs.append(seq)
     return seqs
 

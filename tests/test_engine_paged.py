@@ -164,3 +164,21 @@ def test_a_paged_model_still_generates_outside_the_engine() -> None:
     expected = model.generate(**batch, max_new_tokens=8, do_sample=False)
     model.set_attn_implementation(ATTENTION_NAME)
     assert torch.equal(model.generate(**batch, max_new_tokens=8, do_sample=False), expected)
+
+
+def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones():
+    import torch
+    from smol_inference.server.config import CHUNK_PADDING_WASTE
+    from smol_inference.server.engine.attention import group_chunks
+
+    # (packed row, length, start position, block table): one 100-token chunk and three short ones
+    chunks = [(0, 100, 0, [1] * 25), (100, 4, 0, [2]), (104, 4, 8, [3, 4, 5]), (108, 3, 0, [6])]
+    groups = group_chunks(chunks, CHUNK_PADDING_WASTE, torch.device("cpu"))
+    assert tuple(groups[0].rows.shape) == (1, 100)                     # the long chunk is alone
+    assert sorted(row for g in groups for row in g.rows[g.valid].tolist()) == list(range(111))
+    work = {row: length * len(table) for row, length, _, table in chunks}
+    for g in groups:
+        real = sum(work[row] for row in g.rows[:, 0].tolist())
+        assert g.rows.numel() * g.blocks.shape[1] <= CHUNK_PADDING_WASTE * real or len(g.rows) == 1
+    short = next(g for g in groups if 104 in g.rows[:, 0].tolist())
+    assert short.starts[short.rows[:, 0] == 104].item() == 8                # positions start where the chunk does

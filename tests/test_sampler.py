@@ -1,4 +1,4 @@
-"""The batched sampler (engine/sampler.py) against the rules it follows: TGI's penalties and warpers,
+"""The batched sampler (sampling/sampler.py) against the rules it follows: TGI's penalties and warpers,
 OpenAI's generated-only frequency penalty, per-request seeds, and finite raw-distribution logprobs."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams, TokenInfo
-from smol_inference.server.engine.sampler import prompt_logprobs, sample_batch
+from smol_inference.server.sampling.sampler import prompt_logprobs, sample_batch
 
 VOCAB = 64
 DECREASING = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])          # token 0 best, token 4 worst
@@ -22,6 +22,7 @@ def make(prompt: tuple[int, ...] = (1, 2, 3), generated: tuple[int, ...] = (), t
     seq = Sequence(list(prompt), SamplingParams(**sampling), StoppingParams(32), emit=lambda *_: None,
                    top_n_tokens=top_n)
     seq.generated = [TokenInfo(i, "", 0.0) for i in generated]
+    seq.token_ids += generated                               # as the engine keeps them: prompt + generated
     return seq
 
 
@@ -143,7 +144,7 @@ def test_half_precision_logits_and_shape_errors():
 
 
 def test_grammar_hook_masks_and_advances_only_rows_with_a_state(monkeypatch):
-    """engine/grammar.py's contract (INTERFACES.md): apply_grammar masks rows in place, accept() follows."""
+    """sampling/grammar.py's contract (INTERFACES.md): apply_grammar masks rows in place, accept() follows."""
     masked_rows: list[int] = []
 
     class Only:                                       # allows one token, then records what was chosen
@@ -161,7 +162,7 @@ def test_grammar_hook_masks_and_advances_only_rows_with_a_state(monkeypatch):
                 scores[row] = float("-inf")
                 scores[row, state.token_id] = keep
 
-    monkeypatch.setitem(sys.modules, "smol_inference.server.engine.grammar",
+    monkeypatch.setitem(sys.modules, "smol_inference.server.sampling.grammar",
                         types.SimpleNamespace(apply_grammar=apply_grammar))
     logits = torch.randn(3, VOCAB, generator=torch.Generator().manual_seed(6))
     seqs = [make(), make(do_sample=True, seed=3), make()]
@@ -207,7 +208,7 @@ def tgi_typical_p(row: torch.Tensor, mass: float) -> set[int]:
 @pytest.mark.parametrize("name, reference", [("top_p", tgi_top_p), ("typical_p", tgi_typical_p)])
 def test_nucleus_warpers_keep_tgis_tokens_on_a_large_vocabulary(spread, name, reference):
     from smol_inference.server.config import NUCLEUS_CANDIDATES
-    from smol_inference.server.engine import warpers
+    from smol_inference.server.sampling import warpers
 
     vocab = 4 * NUCLEUS_CANDIDATES
     scores = torch.randn(3, vocab, generator=torch.Generator().manual_seed(8)) * spread

@@ -1,5 +1,5 @@
 """Log-probabilities are real numbers on every route (issue 10, item 5): the raw model distribution,
-whatever top_p, temperature or top_k truncated before the draw (engine/sampler.py)."""
+whatever top_p, temperature or top_k truncated before the draw (sampling/sampler.py)."""
 
 from __future__ import annotations
 

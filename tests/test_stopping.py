@@ -1,4 +1,4 @@
-"""engine/stopping.py: TGI's rule (length, eos, `stop$`, text kept) and OpenAI's (stop anywhere, cut before
+"""smol_inference/stopping.py: TGI's rule (length, eos, `stop$`, text kept) and OpenAI's (stop anywhere, cut before
 it, streams hold back a possible start of a stop string). No model: pure functions and a dataclass."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from smol_inference.server.engine import StoppingParams
-from smol_inference.server.engine.stopping import (FINISH_EOS, FINISH_LENGTH, FINISH_STOP, RULE_OPENAI, RULE_TGI,
+from smol_inference.stopping import (FINISH_EOS, FINISH_LENGTH, FINISH_STOP, RULE_OPENAI, RULE_TGI,
                                                    StopStreamer, decide, held_back)
 
 EOS = {0}

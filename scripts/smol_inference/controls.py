@@ -8,7 +8,7 @@
   one generator per sequence). With one global RNG (`torch.manual_seed` + `do_sample=True`) the
   rows would share one stream of random numbers and each row's draws would depend on its batch.
 - `StopStrings` ends a row as soon as one of its stop strings appears anywhere in the new text,
-  even inside a token (OpenAI's rule; server/engine/stopping.py); `stages.decode` cuts it off.
+  even inside a token (OpenAI's rule; stopping.py); `stages.decode` cuts it off.
 - `Cancel` ends every row once an event is set (a web client went away).
 Taught in inference_pipeline.md, "Generation parameters" and "Batching".
 """
@@ -23,7 +23,7 @@ import torch
 from transformers import (LogitsProcessor, StoppingCriteria, TemperatureLogitsWarper, TopKLogitsWarper,
                           TopPLogitsWarper)
 
-from .server.engine.stopping import first_stop
+from .stopping import first_stop
 
 #: Seeds drawn for rows that were given none (the range of a non-negative int64).
 MAX_RANDOM_SEED = 2**63 - 1

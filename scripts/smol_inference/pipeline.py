@@ -16,6 +16,7 @@ from typing import Any
 
 from .models import resolve_model
 from .presets import PRESETS, GenerationParams, Preset, make_params
+from .stopping import StopStreamer
 from .stages import BatchResult, Clock, GenerationResult, Messages, as_messages, check_prompt, decode, encode, forward
 
 __all__ = [
@@ -164,8 +165,6 @@ class ChatStream:
             self._streamer.end()
 
     def __iter__(self) -> Iterator[str]:
-        from .server.engine.stopping import StopStreamer
-
         cutter = StopStreamer(self._params.stop)  # never shows a stop string, nor a tail that may start one
         for chunk in self._streamer:
             if shown := cutter.push(chunk):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .presets import GenerationParams
+from .stopping import first_stop
 
 Messages = str | Sequence[dict]
 
@@ -172,9 +173,8 @@ def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft:
     """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode.
 
     The text is cut before the first stop string (OpenAI's rule). Finish reason, in the order of
-    server/engine/stopping.py: a stop string ("stop_sequence"), then `max_new_tokens` reached
+    stopping.py: a stop string ("stop_sequence"), then `max_new_tokens` reached
     ("length", even when the last token is eos, as TGI checks length first), then "eos_token"."""
-    from .server.engine.stopping import first_stop  # lazy: importing the engine package loads torch
     tokenizer = generator.tokenizer
     eos = generator.model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-#: Which distribution every reported log-probability comes from (engine/sampler.py), on every route.
+#: Which distribution every reported log-probability comes from (sampling/sampler.py), on every route.
 LOGPROB_DOC = ("Natural log of the token's probability under the model's raw next-token distribution: the "
                "log-softmax of the logits before repetition/frequency penalties, temperature, top-k, top-p, "
                "typical-p and grammar (vLLM's default `raw_logprobs`; TGI reports the processed distribution). "

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field, fields
 
 from .. import settings
 
+#: Prompt chunks of one step are attended in padded groups; a group may pad its work (queries x keys)
+#: up to this factor before the next chunk starts a new group (engine/attention.py, group_chunks).
+CHUNK_PADDING_WASTE = 1.5
 #: TGI's defaults (launcher/src/main.rs).
 DEFAULT_MAX_CONCURRENT_REQUESTS = 128
 DEFAULT_MAX_BEST_OF = 2
@@ -55,7 +58,7 @@ DRAIN_POLL_S = 0.05
 ENGINE_STOP_S = 10.0
 #: After the grace period, how long uvicorn waits for the last responses to be written (seconds).
 SHUTDOWN_CLOSE_S = 5.0
-#: Compiled grammars kept per tokenizer (LRU by type and value; engine/grammar.py).
+#: Compiled grammars kept per tokenizer (LRU by type and value; sampling/grammar.py).
 GRAMMAR_CACHE_SIZE = 64
 #: TGI's default `tool_prompt` (router/src/lib.rs, `default_tool_prompt`), appended after the tools.
 DEFAULT_TOOL_PROMPT = ("\nGiven the functions available, please respond with a JSON for a function call with its "

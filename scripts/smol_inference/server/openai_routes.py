@@ -2,7 +2,7 @@
 
 Fields map onto TGI's generate parameters as TGI's router maps them (chat_request.py); eos_token is
 reported as "stop"; streams end with `data: [DONE]`. Stop strings follow OpenAI's rule, streaming
-included (engine/stopping.py). A multi-prompt completion is one request in the metrics. Shapes per
+included (smol_inference/stopping.py). A multi-prompt completion is one request in the metrics. Shapes per
 TGI's docs/openapi.json. text_generation_inference.md, "OpenAI-compatible API".
 """
 
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from . import chat_tools, responses, structured
 from .chat_request import chat_prompt, check_chat, check_completion, parameters, top_n
 from .errors import ApiError
-from .engine.stopping import RULE_OPENAI, StopStreamer
+from ..stopping import RULE_OPENAI, StopStreamer
 from .openai_schemas import ChatRequest, CompletionRequest
 from .schemas import GenerateRequest
 from .service import Service, Timing

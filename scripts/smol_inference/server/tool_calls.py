@@ -20,7 +20,7 @@ from jinja2 import Environment, meta
 
 from . import structured
 from .config import DEFAULT_TOOL_PROMPT
-from .engine.grammar import GrammarSpec
+from .sampling.grammar import GrammarSpec
 from .errors import ApiError
 
 NO_TOOL = "no_tool"

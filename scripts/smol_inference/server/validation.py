@@ -16,7 +16,7 @@ from typing import Any
 from . import structured
 from .config import ServerConfig
 from .engine import SamplingParams, StoppingParams
-from .engine.stopping import RULE_TGI
+from ..stopping import RULE_TGI
 from .errors import validation
 from .schemas import MAX_SEED, GenerateParameters
 
@@ -54,7 +54,7 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
              stream: bool = False, add_special_tokens: bool = True, stop_rule: str = RULE_TGI) -> ValidRequest:
     """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request.
 
-    `stop_rule` is TGI's for TGI's routes and OpenAI's for the /v1 routes (engine/stopping.py)."""
+    `stop_rule` is TGI's for TGI's routes and OpenAI's for the /v1 routes (smol_inference/stopping.py)."""
     omitted = params is None
     p = params or GenerateParameters()
     best_of = check_parameters(p, config, stream)

@@ -7,8 +7,9 @@ plugs its paged cache in the same way). Per layer it
 
 1. writes the step's new keys/values into the KV cache at their slots (`slot_mapping`), then
 2. lets each sequence's queries attend to that sequence's slots only, read through its block table:
-   the one-token queries (decode) of all sequences together as one padded batch, each longer chunk
-   (chunked prefill) on its own with a causal mask that starts at the chunk's first position.
+   the one-token queries (decode) of all sequences together as one padded batch, and the longer
+   chunks (chunked prefill) as a few padded batches of similar size, each chunk with a causal mask
+   that starts at its first position.
 
 Sliding-window layers (Mistral, Gemma 2/3, Qwen2, Phi-3) pass `sliding_window`; Gemma 2 passes a
 logit `softcap`; grouped-query attention is handled by SDPA's `enable_gqa`. The step's metadata
@@ -34,13 +35,42 @@ _local = threading.local()
 
 
 @dataclass
-class Chunk:
-    """A sequence with more than one query this step: rows [row, row + length) at positions [start, ...)."""
+class ChunkGroup:
+    """Prompt chunks attended together as one padded batch: C chunks of up to n queries each.
 
-    row: int
-    length: int
-    start: int
-    blocks: torch.Tensor           # [nb] its block table (enough blocks for start + length tokens)
+    Padding queries repeat a real row of their chunk and their outputs are dropped (`valid`)."""
+
+    rows: torch.Tensor             # [C, n] packed row of each query
+    valid: torch.Tensor            # [C, n] True for the chunk's real queries
+    starts: torch.Tensor           # [C, 1] position of each chunk's first query
+    blocks: torch.Tensor           # [C, nb] block tables (enough for start + length tokens), padded with block 0
+
+
+def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, device: torch.device) -> list[ChunkGroup]:
+    """(row, length, start, block table) per prompt chunk -> padded groups. Chunks are taken longest
+    first and a group grows while its padded size (chunks x longest x widest table) stays within
+    `waste` times the work it holds, so one long chunk never pads many short ones to its size."""
+    groups: list[list[tuple[int, int, int, list[int]]]] = []
+    cost = 0
+    for chunk in sorted(chunks, key=lambda c: -c[1] * len(c[3])):
+        group = groups[-1] if groups else []
+        size = (len(group) + 1) * max(c[1] for c in group + [chunk]) * max(len(c[3]) for c in group + [chunk])
+        if group and size <= waste * (cost + chunk[1] * len(chunk[3])):
+            group.append(chunk)
+            cost += chunk[1] * len(chunk[3])
+        else:
+            groups.append([chunk])
+            cost = chunk[1] * len(chunk[3])
+    out = []
+    for group in groups:
+        n, nb = max(c[1] for c in group), max(len(c[3]) for c in group)
+        offsets = torch.arange(n)
+        rows = torch.stack([row + offsets.clamp(max=length - 1) for row, length, _, _ in group])      # [C, n]
+        valid = torch.stack([offsets < length for _, length, _, _ in group])                          # [C, n]
+        starts = torch.tensor([[start] for _, _, start, _ in group])                                   # [C, 1]
+        blocks = torch.tensor([table + [0] * (nb - len(table)) for _, _, _, table in group])          # [C, nb]
+        out.append(ChunkGroup(*(t.to(device, non_blocking=True) for t in (rows, valid, starts, blocks))))
+    return out
 
 
 @dataclass
@@ -53,7 +83,7 @@ class StepContext:
     single_rows: torch.Tensor      # [Bs] packed row of each one-query sequence
     single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with block 0 (masked out)
     single_lens: torch.Tensor      # [Bs] its context length (positions 0 .. len - 1, the new one last)
-    chunks: list[Chunk]
+    groups: list[ChunkGroup]
     layers_seen: set[int] = field(default_factory=set)
     _masks: dict[Any, torch.Tensor] = field(default_factory=dict)
 
@@ -76,18 +106,18 @@ class StepContext:
             self._masks[key] = mask[:, None, None, :]
         return self._masks[key]
 
-    def chunk_mask(self, index: int, window: int | None) -> torch.Tensor:
-        """[1, 1, length, L]: causal from the chunk's first position (and windowed); L = its blocks' slots."""
+    def group_mask(self, index: int, window: int | None) -> torch.Tensor:
+        """[C, 1, n, L]: causal from each chunk's first position (and windowed); L = the group's slots."""
         key = (index, window)
         if key not in self._masks:
-            chunk = self.chunks[index]
-            device = chunk.blocks.device
-            qpos = torch.arange(chunk.start, chunk.start + chunk.length, device=device)[:, None]  # [n, 1]
-            kpos = torch.arange(chunk.blocks.shape[0] * self.block_size, device=device)[None, :]  # [1, L]
-            mask = kpos <= qpos
+            group = self.groups[index]
+            device = group.blocks.device
+            qpos = group.starts + torch.arange(group.rows.shape[1], device=device)[None, :]    # [C, n]
+            kpos = torch.arange(group.blocks.shape[1] * self.block_size, device=device)       # [L]
+            mask = kpos <= qpos[..., None]                                                     # [C, n, L]
             if window is not None:
-                mask &= kpos > qpos - window
-            self._masks[key] = mask[None, None]
+                mask &= kpos > qpos[..., None] - window
+            self._masks[key] = mask[:, None]
         return self._masks[key]
 
 
@@ -137,13 +167,13 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
         v = ctx.gather(v_cache, ctx.single_blocks).transpose(1, 2)
         o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.single_mask(window), scaling, softcap)
         out[ctx.single_rows] = o[:, :, 0]                                        # [Bs, H, D]
-    for index, chunk in enumerate(ctx.chunks):
-        rows = slice(chunk.row, chunk.row + chunk.length)
-        q = q_all[:, rows].unsqueeze(0)                                          # [1, H, n, D]
-        k = ctx.gather(k_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)       # [1, Hkv, L, D]
-        v = ctx.gather(v_cache, chunk.blocks).transpose(0, 1).unsqueeze(0)
-        o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.chunk_mask(index, window), scaling, softcap)
-        out[rows] = o[0].transpose(0, 1)                                         # [n, H, D]
+    for index, group in enumerate(ctx.groups):
+        c, n = group.rows.shape
+        q = q_all[:, group.rows.flatten()].view(q_all.shape[0], c, n, -1).transpose(0, 1)   # [C, H, n, D]
+        k = ctx.gather(k_cache, group.blocks).transpose(1, 2)                    # [C, Hkv, L, D]
+        v = ctx.gather(v_cache, group.blocks).transpose(1, 2)
+        o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.group_mask(index, window), scaling, softcap)
+        out[group.rows[group.valid]] = o.transpose(1, 2)[group.valid]           # [N, H, D]
     return out.unsqueeze(0), None
 
 

@@ -50,7 +50,7 @@ class DecodeGraphs:
     def _context(self, batch: int, width: int) -> StepContext:
         return StepContext(kv=self.runner.kv, block_size=self.runner.blocks.block_size,
                            slot_mapping=self.slot_mapping[:batch], single_rows=self.rows[:batch],
-                           single_blocks=self.tables[:batch, :width], single_lens=self.lens[:batch], chunks=[])
+                           single_blocks=self.tables[:batch, :width], single_lens=self.lens[:batch], groups=[])
 
     def capture(self) -> None:
         """Record every (batch, width) graph, biggest first so later ones reuse its memory pool."""

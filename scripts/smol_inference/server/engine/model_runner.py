@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from .attention import ATTENTION_NAME, Chunk, StepContext, set_context
+from ..config import CHUNK_PADDING_WASTE
+from .attention import ATTENTION_NAME, StepContext, group_chunks, set_context
 from .block_table import BlockManager
 from .kv_cache import KVCache
 from .sequence import Sequence
@@ -92,7 +93,7 @@ class ModelRunner:
         single_rows: list[int] = []
         single_tables: list[list[int]] = []
         single_lens: list[int] = []
-        chunks: list[Chunk] = []
+        chunks: list[tuple[int, int, int, list[int]]] = []                      # (row, length, start, table)
         keep: list[int] = []
         bs = self.blocks.block_size
         for item in work:
@@ -100,13 +101,13 @@ class ModelRunner:
             table = seq.block_table[:self.blocks.blocks_for(end)]               # blocks of positions 0 .. end-1
             ids += seq.token_ids[item.start:end]
             positions += range(item.start, end)
-            slot_mapping += [table[p // bs] * bs + p % bs for p in range(item.start, end)]
+            slot_mapping += self.blocks.slots(seq, item.start, end)
             if item.length == 1:
                 single_rows.append(row)
                 single_tables.append(table)
                 single_lens.append(end)
             else:
-                chunks.append(Chunk(row, item.length, item.start, self._tensor(table)))
+                chunks.append((row, item.length, item.start, table))
             if item.wants_prompt_logits:
                 keep += range(row, row + item.length)
             elif item.samples:
@@ -116,7 +117,7 @@ class ModelRunner:
         ctx = StepContext(
             kv=self.kv, block_size=bs, slot_mapping=self._tensor(slot_mapping), single_rows=self._tensor(single_rows),
             single_blocks=self._tensor(padded).view(len(padded), width), single_lens=self._tensor(single_lens),
-            chunks=chunks)
+            groups=group_chunks(chunks, CHUNK_PADDING_WASTE, self.device))
         return self._tensor(ids)[None], self._tensor(positions)[None], ctx, keep
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, ctx: StepContext,
@@ -159,9 +160,8 @@ class ModelRunner:
 
     def _replay(self, work: list[Work]) -> torch.Tensor | None:
         """A decode-only step through a captured CUDA graph (cuda_graphs.py), or None if none fits."""
-        bs = self.blocks.block_size
         tables = [w.seq.block_table[:self.blocks.blocks_for(w.start + 1)] for w in work]
-        slots = [t[w.start // bs] * bs + w.start % bs for t, w in zip(tables, work, strict=True)]
+        slots = [self.blocks.slots(w.seq, w.start, w.start + 1)[0] for w in work]
         return self.graphs.run([w.seq.token_ids[w.start] for w in work], [w.start for w in work], slots, tables)
 
     def check_pageable(self, probe: Sequence) -> None:

@@ -23,13 +23,13 @@ from typing import Any
 import torch
 
 from ..config import IDLE_WAIT_S, ServerConfig
+from ..sampling import prompt_logprobs, sample_batch
 from .block_pool import BlockPool
 from .block_table import BlockManager
 from .detokenizer import IncrementalDetokenizer
 from .kv_cache import KVCache, KVShape
 from .model_runner import ModelRunner, StepOutput, Work
 from .queue import RequestQueue
-from .sampler import prompt_logprobs, sample_batch
 from .scheduler import Scheduler
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
 

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import stopping
-from .stopping import FINISH_EOS, FINISH_LENGTH, FINISH_STOP  # noqa: F401 - re-exported
+from ... import stopping
+from ...stopping import FINISH_EOS, FINISH_LENGTH, FINISH_STOP  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class StoppingParams:
-    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (stopping.py)."""
+    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (smol_inference/stopping.py)."""
 
     max_new_tokens: int
     stop_sequences: tuple[str, ...] = ()
@@ -82,7 +82,7 @@ class Sequence:
     finished_at: float | None = None
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
-    grammar: Any = None                        # engine/grammar.py GrammarState, or None
+    grammar: Any = None                        # sampling/grammar.py GrammarState, or None
     detokenizer: Any = None                    # IncrementalDetokenizer, created at admission
     deadline: float = float("inf")             # time.perf_counter() after which the request fails
     # --- paged KV cache (block_table.py) ---
@@ -107,17 +107,14 @@ class Sequence:
         """Tokens this sequence may occupy at most (TGI's per-request token budget)."""
         return self.input_length + self.stopping.max_new_tokens
 
-    def all_token_ids(self) -> list[int]:
-        """Prompt and generated ids (the penalties' history)."""
-        return self.input_ids + [token.id for token in self.generated]
-
     @property
     def num_uncomputed(self) -> int:
         """Tokens still to run through the model (the prompt's rest while prefilling, 1 while decoding)."""
         return len(self.token_ids) - self.num_computed
 
     def check_stop(self, token: TokenInfo, eos_ids: set[int]) -> str | None:
-        """The finish reason after `token` (already in `generated` and `text`), or None (stopping.py).
+        """The finish reason after `token` (already in `generated` and `text`), or None (stopping rules:
+        smol_inference/stopping.py).
 
         Under OpenAI's rule a stop string found in `text` cuts `text` before it."""
         s = self.stopping

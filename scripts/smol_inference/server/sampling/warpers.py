@@ -11,10 +11,14 @@ text_generation_inference.md, "Sampling".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from ..config import NUCLEUS_CANDIDATES
-from .sequence import Sequence
+
+if TYPE_CHECKING:                     # annotations only: engine/ imports this package
+    from ..engine.sequence import Sequence
 
 NEG_INF = float("-inf")
 
@@ -41,7 +45,7 @@ def repetition_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
     rows = [row for row, seq in enumerate(seqs) if seq.sampling.repetition_penalty != 1.0]
     if not rows:
         return
-    ids = [seqs[row].all_token_ids() for row in rows]                            # prompt + generated
+    ids = [seqs[row].token_ids for row in rows]                                  # prompt + generated
     index = _flat_index(scores, rows, ids)                                       # [N]
     penalty = _per_id([seqs[row].sampling.repetition_penalty for row in rows], ids, scores.device)
     flat = scores.view(-1)

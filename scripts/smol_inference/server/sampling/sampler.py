@@ -3,7 +3,7 @@
 Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
 parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
 batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
-frequency penalty, the grammar mask (engine/grammar.py, imported only when a row has a grammar), then for
+frequency penalty, the grammar mask (grammar.py, imported only when a row has a grammar), then for
 sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
 
 Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
@@ -19,12 +19,16 @@ is -inf and serialises as null. text_generation_inference.md, "Sampling".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
 import torch
 
 from . import warpers
-from .sequence import Sequence
+
+if TYPE_CHECKING:                     # annotations only: engine/ imports this package
+    from ..engine.sequence import Sequence
 
 NEG_INF = float("-inf")
 #: The lowest logprob reported: a finite stand-in for log(0) (never null in JSON).
