@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratios,
         "course_ttft_p50_s": (course.get("ttft_s") or {}).get("p50"),
         "course_rss_mib": course.get("rss_mib"),
+        "course_health_ms": course.get("health_ms"),
         "arms": arms,
         "workloads": workloads,
     }
@@ -194,7 +195,8 @@ def print_summary(report: dict[str, Any]) -> None:
     if report["course_ttft_p50_s"] is not None:
         rss = report["course_rss_mib"]
         print(f"course server under load: ttft p50 {report['course_ttft_p50_s'] * 1000:.0f} ms, "
-              f"rss {rss['ready']} MiB ready / {rss['peak']} MiB peak")
+              f"rss {rss['ready']} MiB ready / {rss['peak']} MiB peak, "
+              f"GET /health {report['course_health_ms']} (ms)")
     m = report["machine"]
     print(f"load average before {m['loadavg_before']}, after {m['loadavg_after']}")
 

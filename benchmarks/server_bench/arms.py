@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def run_server_arm(name: str, cmd: list[str], port: int, apis: dict[str, str], a
             if after:
                 level["engine"] = engine_profile(before, after, level)
             level["rss_mib"] = {"ready": round(server.rss_ready / MIB), "peak": round(server.rss_peak / MIB)}
+            if server.health_s:                         # the HTTP loop's responsiveness while the engine works
+                level["health_ms"] = {"p50": round(1000 * statistics.median(server.health_s), 1),
+                                      "max": round(1000 * max(server.health_s), 1), "probes": len(server.health_s)}
             level["api"], level["server"] = api, name
             level["loadavg_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]   # at start, at end
             results[arm] = level

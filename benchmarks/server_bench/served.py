@@ -21,6 +21,7 @@ from smol_inference import settings
 
 HEALTH_POLL_S = 0.5
 RSS_POLL_S = 0.25
+HEALTH_TIMEOUT_S = 10.0
 STOP_WAIT_S = 30.0
 MIB = 1024 * 1024
 
@@ -35,6 +36,7 @@ class Served:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         self.rss_ready = self.rss_peak = 0
+        self.health_s: list[float] = []       # /health round trips under load (the HTTP loop's responsiveness)
         self._sampling = threading.Event()
 
     def __enter__(self) -> Served:
@@ -75,12 +77,20 @@ class Served:
             return 0
 
     def sample_rss(self) -> threading.Thread:
-        """Track the peak RSS until `stop_sampling()`."""
+        """Track the peak RSS, and time a GET /health every poll, until `stop_sampling()`."""
         def loop() -> None:
             self.rss_peak = max(self.rss_peak, self.rss())  # a short arm may end before the first poll
-            while not self._sampling.wait(RSS_POLL_S):
-                self.rss_peak = max(self.rss_peak, self.rss())
+            with httpx.Client(timeout=HEALTH_TIMEOUT_S) as client:
+                while not self._sampling.wait(RSS_POLL_S):
+                    self.rss_peak = max(self.rss_peak, self.rss())
+                    start = time.perf_counter()
+                    try:
+                        client.get(self.url + "/health")
+                        self.health_s.append(time.perf_counter() - start)
+                    except httpx.HTTPError:
+                        self.health_s.append(HEALTH_TIMEOUT_S)
         self._sampling.clear()
+        self.health_s = []
         thread = threading.Thread(target=loop, daemon=True)
         thread.start()
         return thread

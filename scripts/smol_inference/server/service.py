@@ -10,6 +10,7 @@ frees the slot at its next step. text_generation_inference.md, "Inside the serve
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,34 @@ class Ticket:
             return None
 
 
+class EventPump:
+    """Hands the engine's events to the event loop in batches: one wake-up per engine step, not one per
+    token (every `call_soon_threadsafe` writes to the loop's self-pipe; at batch 256 that is 256 system
+    calls per step). Events keep their order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._pending: list[tuple[asyncio.Queue, tuple[str, Any]]] = []
+
+    def push(self, queue: asyncio.Queue, event: tuple[str, Any]) -> None:
+        """Called on the model thread; the first event since the last drain schedules one."""
+        with self._lock:
+            self._pending.append((queue, event))
+            if len(self._pending) > 1:                         # a drain is already scheduled
+                return
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:                                   # event loop closed: nobody listens
+            pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+        for queue, event in events:
+            queue.put_nowait(event)
+
+
 @dataclass
 class Timing:
     """Seconds spent in each phase of one request (TGI's x-*-time headers)."""
@@ -95,6 +124,7 @@ class Service:
         self.draining = False                 # set by shutdown.py on SIGTERM: admit nothing new
         # TGI's --validation-workers: tokenising a 2 MB body must not block the event loop.
         self.validators = ThreadPoolExecutor(DEFAULT_VALIDATION_WORKERS, thread_name_prefix="smol-validation")
+        self.pump: EventPump | None = None
 
     async def off_loop(self, fn: Any) -> Any:
         """Run `fn()` (validation, tokenisation) on a validation worker; its exceptions propagate."""
@@ -126,14 +156,14 @@ class Service:
     def submit(self, valid: ValidRequest, seed: int | None = None) -> Ticket:
         """Queue one sequence; its events (token / error) arrive on the ticket from the model thread."""
         loop = asyncio.get_running_loop()
+        if self.pump is None or self.pump.loop is not loop:
+            self.pump = EventPump(loop)
+        pump = self.pump
         sampling = valid.sampling if seed is None else replace(valid.sampling, seed=seed)
         holder: list[Ticket] = []
 
         def emit(kind: str, payload: Any) -> None:            # called on the model thread
-            try:
-                loop.call_soon_threadsafe(holder[0].events.put_nowait, (kind, payload))
-            except RuntimeError:                               # event loop closed: nobody listens
-                pass
+            pump.push(holder[0].events, (kind, payload))
 
         seq = Sequence(valid.input_ids, sampling, valid.stopping, emit, top_n_tokens=valid.top_n_tokens,
                        prefill_details=valid.decoder_input_details,

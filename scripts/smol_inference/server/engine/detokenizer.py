@@ -29,6 +29,11 @@ class IncrementalDetokenizer:
 
     def __init__(self, tokenizer: Any, prompt_ids: list[int]) -> None:
         self.tokenizer = tokenizer
+        # tokenizer.decode = the Rust backend's decode (+ an optional clean-up); call the backend directly
+        # when there is no clean-up: the same text without transformers' per-call Python overhead.
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        self._backend = backend if backend is not None and not getattr(tokenizer, "clean_up_tokenization_spaces",
+                                                                       True) else None
         self.special_ids = frozenset(tokenizer.all_special_ids)
         context: list[int] = []
         for token_id in reversed(prompt_ids):
@@ -56,4 +61,8 @@ class IncrementalDetokenizer:
         return piece
 
     def _decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True) if ids else ""
+        if not ids:
+            return ""
+        if self._backend is not None:
+            return self._backend.decode(ids, skip_special_tokens=True)
+        return self.tokenizer.decode(ids, skip_special_tokens=True)

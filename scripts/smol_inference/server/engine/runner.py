@@ -31,25 +31,13 @@ from .kv_cache import KVCache, KVShape
 from .model_runner import ModelRunner, StepOutput, Work
 from .queue import RequestQueue
 from .scheduler import Scheduler
-from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
+from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, eos_token_ids
 
 log = logging.getLogger("smol_inference.server")
 PREFILL, DECODE = "prefill", "decode"
 FAILED = "Request failed during generation"
 EXPIRED = "Request failed during generation: deadline exceeded"
 SHUTTING_DOWN = "Server is shutting down"
-
-
-def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
-    """Every id that ends a generation: the generation config's eos ids and the tokenizer's."""
-    ids: set[int] = set()
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    for value in (configured, tokenizer.eos_token_id):
-        if isinstance(value, int):
-            ids.add(value)
-        elif value:
-            ids.update(int(v) for v in value)
-    return ids
 
 
 class Engine:
@@ -165,23 +153,26 @@ class Engine:
             self._fail([w.seq for w in work], FAILED)
             self._observe(method, start, None, ok=False)
             return
+        if self.runner.device.type == "cuda":                   # asynchronous kernels: time the forward itself
+            torch.cuda.synchronize(self.runner.device)
         forward_done = time.perf_counter()
         for w in work:
             w.seq.num_computed += w.length
         self._prompt_details(out)
         self._sample(out)
-        for w in work:
-            if w.seq in self.running:
-                self.blocks.register_full_blocks(w.seq)
+        for w in work:                                   # a finished sequence has no blocks left: a no-op
+            self.blocks.register_full_blocks(w.seq)
         self._observe(method, start, forward_done, ok=True, chunks=chunks)
 
     def _sample(self, out: StepOutput) -> None:
-        live = [i for i, w in enumerate(out.samplers) if w.seq in self.running]
+        running = set(self.running)                                           # O(1) membership at any batch size
+        live = [i for i, w in enumerate(out.samplers) if w.seq in running]
         if not live:
             return
         seqs = [out.samplers[i].seq for i in live]
+        logits = out.sample_logits if len(live) == len(out.samplers) else out.sample_logits[live]   # [B, V]
         try:
-            result = sample_batch(out.sample_logits[live], seqs)
+            result = sample_batch(logits, seqs)
         except Exception as exc:  # noqa: BLE001 - fail the sequences sampled in this step
             log.warning("sampling failed: %s: %s", type(exc).__name__, exc)
             self._fail(seqs, FAILED)

@@ -51,7 +51,7 @@ class Scheduler:
         budget = self.config.max_batch_prefill_tokens
         work: list[Work] = []
         for seq in list(self.running):
-            if seq not in self.running:                       # preempted by an older sequence below
+            if not seq.block_table:                           # preempted earlier in this loop (freed)
                 continue
             todo = seq.num_uncomputed
             try:

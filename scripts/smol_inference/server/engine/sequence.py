@@ -125,3 +125,15 @@ class Sequence:
     def cancel(self) -> None:
         """Ask the engine to drop this sequence at its next step (client went away)."""
         self.cancelled.set()
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
+    """Every id that ends a generation: the generation config's eos ids and the tokenizer's."""
+    ids: set[int] = set()
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for value in (configured, tokenizer.eos_token_id):
+        if isinstance(value, int):
+            ids.add(value)
+        elif value:
+            ids.update(int(v) for v in value)
+    return ids
