@@ -44,11 +44,10 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
         model, tokenizer, context = preloaded or loading.load(config)
         import torch
 
-        from .config import default_torch_threads
         from .engine.kv_cache import kv_capacity
 
-        if str(getattr(model, "device", "cpu")).startswith("cpu"):
-            torch.set_num_threads(config.torch_threads or default_torch_threads())
+        if config.torch_threads and str(getattr(model, "device", "cpu")).startswith("cpu"):
+            torch.set_num_threads(config.torch_threads)            # default: torch's own choice, every core
         resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
         metrics: ServerMetrics = app.state.metrics
         metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)

@@ -78,19 +78,11 @@ DEFAULT_REQUEST_TIMEOUT_S = 600.0
 DEFAULT_GRAPH_BATCH = 256
 #: How long past a request's deadline the HTTP side waits for the engine to fail it before failing it itself (s).
 DEADLINE_GRACE_S = 5.0
-#: The serving machine's cores at or below which --torch-threads leaves one core to the HTTP loop.
-SMALL_MACHINE_CORES = 8
 
 
 def env_disables(name: str) -> bool:
     """TGI's switches: PREFILL_CHUNKING=0 / PREFIX_CACHING=0 turn the feature off."""
     return os.environ.get(name, "").strip().lower() in ("0", "false", "no", "off")
-
-
-def default_torch_threads(cores: int | None = None) -> int:
-    """All cores on big machines; one fewer on small ones so the HTTP event loop keeps a core."""
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores - 1) if cores <= SMALL_MACHINE_CORES else cores
 
 
 @dataclass
