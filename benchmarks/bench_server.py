@@ -196,7 +196,7 @@ def print_summary(report: dict[str, Any]) -> None:
         rss = report["course_rss_mib"]
         print(f"course server under load: ttft p50 {report['course_ttft_p50_s'] * 1000:.0f} ms, "
               f"rss {rss['ready']} MiB ready / {rss['peak']} MiB peak, "
-              f"GET /health {report['course_health_ms']} (ms)")
+              f"GET /health {report['course_health_ms'] or 'not probed'} (ms)")
     m = report["machine"]
     print(f"load average before {m['loadavg_before']}, after {m['loadavg_after']}")
 

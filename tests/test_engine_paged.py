@@ -175,7 +175,7 @@ def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones()
     chunks = [(0, 100, 0, [1] * 25), (100, 4, 0, [2]), (104, 4, 8, [3, 4, 5]), (108, 3, 0, [6])]
     groups = group_chunks(chunks, CHUNK_PADDING_WASTE, torch.device("cpu"))
     assert tuple(groups[0].rows.shape) == (1, 100)                     # the long chunk is alone
-    assert sorted(row for g in groups for row in g.rows[g.valid].tolist()) == list(range(111))
+    assert sorted(row for g in groups for row in g.targets.tolist()) == list(range(111))   # each row once
     work = {row: length * len(table) for row, length, _, table in chunks}
     for g in groups:
         real = sum(work[row] for row in g.rows[:, 0].tolist())

@@ -84,9 +84,9 @@ class Served:
                 while not self._sampling.wait(RSS_POLL_S):
                     self.rss_peak = max(self.rss_peak, self.rss())
                     start = time.perf_counter()
-                    try:
-                        client.get(self.url + "/health")
-                        self.health_s.append(time.perf_counter() - start)
+                    try:                                    # an error answer counts as the worst case
+                        ok = client.get(self.url + "/health").status_code == 200
+                        self.health_s.append(time.perf_counter() - start if ok else HEALTH_TIMEOUT_S)
                     except httpx.HTTPError:
                         self.health_s.append(HEALTH_TIMEOUT_S)
         self._sampling.clear()

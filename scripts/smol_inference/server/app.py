@@ -47,7 +47,7 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
         from .engine.kv_cache import kv_capacity
 
         if config.torch_threads and str(getattr(model, "device", "cpu")).startswith("cpu"):
-            torch.set_num_threads(config.torch_threads)            # default: torch's own choice, every core
+            torch.set_num_threads(config.torch_threads)            # default: torch's, one per physical core
         resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
         metrics: ServerMetrics = app.state.metrics
         metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)

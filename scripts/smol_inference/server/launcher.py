@@ -62,8 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--trust-remote-code", action="store_true", help="allow model code from the Hub (off by default)")
     add("--cors-allow-origin", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
     add("--torch-threads", type=int, default=None,
-        help="torch CPU threads for the model (default: torch's, every core; leaving one to the HTTP loop "
-             "was measured slower: benchmarks/README.md)")
+        help="torch CPU threads for the model (default: torch's, one per physical core; leaving one to the "
+             "HTTP loop was measured slower: benchmarks/README.md)")
     add("--shutdown-grace-seconds", type=float, default=DEFAULT_SHUTDOWN_GRACE_S,
         help="after SIGTERM, how long admitted requests may finish while new ones get 503")
 

@@ -93,7 +93,8 @@ class EventPump:
         try:
             self.loop.call_soon_threadsafe(self._drain)
         except RuntimeError:                                   # event loop closed: nobody listens
-            pass
+            with self._lock:
+                self._pending.clear()
 
     def _drain(self) -> None:
         with self._lock:
@@ -156,9 +157,8 @@ class Service:
     def submit(self, valid: ValidRequest, seed: int | None = None) -> Ticket:
         """Queue one sequence; its events (token / error) arrive on the ticket from the model thread."""
         loop = asyncio.get_running_loop()
-        if self.pump is None or self.pump.loop is not loop:
-            self.pump = EventPump(loop)
-        pump = self.pump
+        pump = self.pump if self.pump is not None and self.pump.loop is loop else EventPump(loop)
+        self.pump = pump
         sampling = valid.sampling if seed is None else replace(valid.sampling, seed=seed)
         holder: list[Ticket] = []
 

@@ -38,10 +38,13 @@ _local = threading.local()
 class ChunkGroup:
     """Prompt chunks attended together as one padded batch: C chunks of up to n queries each.
 
-    Padding queries repeat a real row of their chunk and their outputs are dropped (`valid`)."""
+    Padding queries repeat a real row of their chunk and their outputs are dropped: only the `real`
+    entries of the flattened [C * n] outputs are written, to packed rows `targets` (index tensors made
+    on the host, so a GPU never waits for a boolean mask's nonzero)."""
 
     rows: torch.Tensor             # [C, n] packed row of each query
-    valid: torch.Tensor            # [C, n] True for the chunk's real queries
+    real: torch.Tensor             # [N] positions of the real queries in rows.flatten()
+    targets: torch.Tensor          # [N] their packed rows, rows.flatten()[real]
     starts: torch.Tensor           # [C, 1] position of each chunk's first query
     blocks: torch.Tensor           # [C, nb] block tables (enough for start + length tokens), padded with block 0
 
@@ -66,10 +69,11 @@ def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, de
         n, nb = max(c[1] for c in group), max(len(c[3]) for c in group)
         offsets = torch.arange(n)
         rows = torch.stack([row + offsets.clamp(max=length - 1) for row, length, _, _ in group])      # [C, n]
-        valid = torch.stack([offsets < length for _, length, _, _ in group])                          # [C, n]
+        real = torch.cat([offsets[:length] + i * n for i, (_, length, _, _) in enumerate(group)])      # [N]
+        targets = rows.flatten()[real]                                                                 # [N]
         starts = torch.tensor([[start] for _, _, start, _ in group])                                   # [C, 1]
         blocks = torch.tensor([table + [0] * (nb - len(table)) for _, _, _, table in group])          # [C, nb]
-        out.append(ChunkGroup(*(t.to(device, non_blocking=True) for t in (rows, valid, starts, blocks))))
+        out.append(ChunkGroup(*(t.to(device, non_blocking=True) for t in (rows, real, targets, starts, blocks))))
     return out
 
 
@@ -174,7 +178,8 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
         k = ctx.gather(k_cache, group.blocks).transpose(1, 2)                    # [C, Hkv, L, D]
         v = ctx.gather(v_cache, group.blocks).transpose(1, 2)
         o = _attend(q, k.to(q.dtype), v.to(q.dtype), ctx.group_mask(index, window), scaling, softcap)
-        out[group.rows[group.valid]] = o.transpose(1, 2)[group.valid]           # [N, H, D]
+        o = o.transpose(1, 2).reshape(c * n, o.shape[1], o.shape[3])              # [C * n, H, D]
+        out.index_copy_(0, group.targets, o.index_select(0, group.real))            # the real queries only
     return out.unsqueeze(0), None
 
 

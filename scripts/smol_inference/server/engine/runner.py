@@ -148,13 +148,13 @@ class Engine:
                 w.seq.detokenizer = IncrementalDetokenizer(self.tokenizer, w.seq.input_ids)
         try:
             out = self.runner.run(work)
+            if self.runner.device.type == "cuda":               # asynchronous kernels: time the forward itself
+                torch.cuda.synchronize(self.runner.device)      # (and a CUDA fault surfaces here, in the try)
         except Exception as exc:  # noqa: BLE001 - one forward for all: fail the step's requests
             log.warning("forward failed: %s: %s", type(exc).__name__, exc)
             self._fail([w.seq for w in work], FAILED)
             self._observe(method, start, None, ok=False)
             return
-        if self.runner.device.type == "cuda":                   # asynchronous kernels: time the forward itself
-            torch.cuda.synchronize(self.runner.device)
         forward_done = time.perf_counter()
         for w in work:
             w.seq.num_computed += w.length
