@@ -173,7 +173,7 @@ def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones()
 
     # (packed row, length, start position, block table): one 100-token chunk and three short ones
     chunks = [(0, 100, 0, [1] * 25), (100, 4, 0, [2]), (104, 4, 8, [3, 4, 5]), (108, 3, 0, [6])]
-    groups = group_chunks(chunks, CHUNK_PADDING_WASTE, torch.device("cpu"))
+    groups = group_chunks(chunks, CHUNK_PADDING_WASTE, 99, torch.device("cpu"))
     assert tuple(groups[0].rows.shape) == (1, 100)                     # the long chunk is alone
     assert sorted(row for g in groups for row in g.targets.tolist()) == list(range(111))   # each row once
     work = {row: length * len(table) for row, length, _, table in chunks}
@@ -182,3 +182,26 @@ def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones()
         assert g.rows.numel() * g.blocks.shape[1] <= CHUNK_PADDING_WASTE * real or len(g.rows) == 1
     short = next(g for g in groups if 104 in g.rows[:, 0].tolist())
     assert short.starts[short.rows[:, 0] == 104].item() == 8                # positions start where the chunk does
+
+
+def test_padding_never_reads_another_sequences_blocks(tiny_model):
+    """Block tables are padded to one width per step; the padding must point at the engine's own scratch
+    block, never at a block a request owns: poison block 0 (held by a request that never runs) with NaN,
+    and two prompts of different lengths still decode exactly as they do alone."""
+    import torch
+    from smol_inference.server.engine import Sequence, StoppingParams
+
+    model, tokenizer, context = tiny_model
+    prompts = [prompt_ids(tokenizer, "What is the capital of France? Tell me in one sentence."),
+               prompt_ids(tokenizer, "Hi")]
+    expected, _ = outputs(model, tokenizer, context, prompts, max_new=8, kv_block_size=4)
+    engine = make_engine(model, tokenizer, context, kv_block_size=4, disable_prefix_caching=True)
+    try:
+        holder = Sequence([1, 2, 3], SamplingParams(), StoppingParams(1), emit=lambda *_: None)
+        assert engine.blocks.admit(holder) and holder.block_table == [0]      # block 0 is someone else's
+        for cache in engine.kv.keys + engine.kv.values:
+            cache[:4] = float("nan")
+        got = run_ids(engine, prompts, 8)
+    finally:
+        engine.stop(5)
+    assert not got.errors and got.tokens == expected

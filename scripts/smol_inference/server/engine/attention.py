@@ -46,13 +46,15 @@ class ChunkGroup:
     real: torch.Tensor             # [N] positions of the real queries in rows.flatten()
     targets: torch.Tensor          # [N] their packed rows, rows.flatten()[real]
     starts: torch.Tensor           # [C, 1] position of each chunk's first query
-    blocks: torch.Tensor           # [C, nb] block tables (enough for start + length tokens), padded with block 0
+    blocks: torch.Tensor           # [C, nb] block tables (enough for start + length tokens), padded with `pad`
 
 
-def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, device: torch.device) -> list[ChunkGroup]:
+def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, pad: int,
+                 device: torch.device) -> list[ChunkGroup]:
     """(row, length, start, block table) per prompt chunk -> padded groups. Chunks are taken longest
     first and a group grows while its padded size (chunks x longest x widest table) stays within
-    `waste` times the work it holds, so one long chunk never pads many short ones to its size."""
+    `waste` times the work it holds, so one long chunk never pads many short ones to its size. Tables are
+    padded with block `pad` (the engine's scratch block: no request's keys are ever read, not even masked)."""
     groups: list[list[tuple[int, int, int, list[int]]]] = []
     cost = 0
     for chunk in sorted(chunks, key=lambda c: -c[1] * len(c[3])):
@@ -72,7 +74,7 @@ def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, de
         real = torch.cat([offsets[:length] + i * n for i, (_, length, _, _) in enumerate(group)])      # [N]
         targets = rows.flatten()[real]                                                                 # [N]
         starts = torch.tensor([[start] for _, _, start, _ in group])                                   # [C, 1]
-        blocks = torch.tensor([table + [0] * (nb - len(table)) for _, _, _, table in group])          # [C, nb]
+        blocks = torch.tensor([table + [pad] * (nb - len(table)) for _, _, _, table in group])        # [C, nb]
         out.append(ChunkGroup(*(t.to(device, non_blocking=True) for t in (rows, real, targets, starts, blocks))))
     return out
 
@@ -85,7 +87,7 @@ class StepContext:
     block_size: int
     slot_mapping: torch.Tensor     # [T] where each packed token's K/V goes
     single_rows: torch.Tensor      # [Bs] packed row of each one-query sequence
-    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with block 0 (masked out)
+    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with the scratch block (masked out)
     single_lens: torch.Tensor      # [Bs] its context length (positions 0 .. len - 1, the new one last)
     groups: list[ChunkGroup]
     layers_seen: set[int] = field(default_factory=set)

@@ -76,7 +76,7 @@ class DecodeGraphs:
         widest = next((w for w in self.widths if w >= width), None)
         if batch is None or widest is None:
             return None
-        padded = [t + [0] * (widest - len(t)) for t in tables]
+        padded = [t + [self.runner.pad_block] * (widest - len(t)) for t in tables]
         self.input_ids[0, :n].copy_(torch.tensor(ids), non_blocking=True)
         self.positions[0, :n].copy_(torch.tensor(positions), non_blocking=True)
         self.slot_mapping[:n].copy_(torch.tensor(slots), non_blocking=True)

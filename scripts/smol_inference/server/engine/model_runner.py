@@ -80,6 +80,9 @@ class ModelRunner:
         self.model, self.kv, self.blocks = model, kv, blocks
         self.device = torch.device(getattr(model, "device", "cpu"))
         self.graphs: Any = None                  # cuda_graphs.DecodeGraphs on a GPU, set by the engine
+        # Padding of block tables points at the scratch block after the pool (kv_cache has one more block),
+        # so a masked key is never another request's: 0 x NaN would still be NaN.
+        self.pad_block = blocks.pool.num_blocks
         use_paged_attention(model)
 
     def _tensor(self, values: list[int]) -> torch.Tensor:
@@ -113,11 +116,11 @@ class ModelRunner:
             elif item.samples:
                 keep.append(row + item.length - 1)
         width = max((len(t) for t in single_tables), default=0)
-        padded = [t + [0] * (width - len(t)) for t in single_tables]
+        padded = [t + [self.pad_block] * (width - len(t)) for t in single_tables]
         ctx = StepContext(
             kv=self.kv, block_size=bs, slot_mapping=self._tensor(slot_mapping), single_rows=self._tensor(single_rows),
             single_blocks=self._tensor(padded).view(len(padded), width), single_lens=self._tensor(single_lens),
-            groups=group_chunks(chunks, CHUNK_PADDING_WASTE, self.device))
+            groups=group_chunks(chunks, CHUNK_PADDING_WASTE, self.pad_block, self.device))
         return self._tensor(ids)[None], self._tensor(positions)[None], ctx, keep
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, ctx: StepContext,

@@ -49,7 +49,8 @@ class Engine:
         self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
         self.blocks = BlockManager(self.pool)
         dtype = next(model.parameters()).dtype
-        # One block more than the pool hands out: the scratch block that padded CUDA-graph rows write to.
+        # One block more than the pool hands out: the scratch block that block-table padding points at and that
+        # padded CUDA-graph rows write to (no request ever owns it).
         self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 1) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
         self.queue = RequestQueue()
