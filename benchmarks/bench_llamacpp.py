@@ -39,6 +39,10 @@ from smol_inference.bench import BenchConfig, run_bench
 from smol_inference.engines.llamacpp import LlamaServerConfig, start_llama_server
 from smol_inference.real_model import real_model_gguf
 from smol_inference.engines.llamacpp_build import build_dir, ensure_llama_server
+from smol_inference.server.background import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))          # server_bench/ next to this file
+from server_bench.served import Served, child_env  # noqa: E402 - the servers bench_server.py starts, the same way
 
 ARMS = ("course_fp32", "course_bf16", "llamacpp_q4_1", "llamacpp_f16")
 QUESTIONS = ("What is the capital of France?", "What is 7 plus 5?", "Name the three primary colors.",
@@ -47,7 +51,6 @@ QUESTIONS = ("What is the capital of France?", "What is 7 plus 5?", "Name the th
 ANSWER_TOKENS = 32
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "bench_llamacpp.json"
 RSS_POLL_S = 0.25
-HEALTH_POLL_S = 0.5
 MIB = 1024 * 1024
 
 
@@ -73,44 +76,6 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-class CourseServer:
-    """`smol-inference serve` as a subprocess: started, waited for (bounded), stopped."""
-
-    def __init__(self, model: str, dtype: str, threads: int, timeout_s: float) -> None:
-        from smol_inference.server.background import free_port
-
-        port = free_port()
-        self.url = f"http://{settings.DEFAULT_HOST}:{port}"
-        self.log = Path(tempfile.gettempdir()) / f"bench-course-{dtype}-{port}.log"
-        cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", model, "--dtype", dtype,
-               "--port", str(port), "--torch-threads", str(threads), "--max-concurrent-requests", "128"]
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(HEALTH_POLL_S)
-        self.stop()
-        raise RuntimeError(f"course server ({dtype}) not healthy; log: {self.log}")
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 def f16_gguf() -> Path:
@@ -154,12 +119,12 @@ def measure(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_arm(arm: str, args: argparse.Namespace) -> dict[str, Any]:
     if arm.startswith("course"):
-        server = CourseServer(args.course_model, "float32" if arm == "course_fp32" else "bfloat16", args.threads,
-                              args.start_timeout)
-        try:
-            return measure(server.url, server.pid, args)
-        finally:
-            server.stop()
+        dtype, port = "float32" if arm == "course_fp32" else "bfloat16", free_port()
+        cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", args.course_model, "--dtype", dtype,
+               "--port", str(port), "--torch-threads", str(args.threads), "--max-concurrent-requests", "128"]
+        logs = Path(tempfile.gettempdir())
+        with Served(arm, cmd, port, child_env(args.threads), logs, args.start_timeout) as server:
+            return measure(server.url, server.proc.pid, args)
     model = real_model_gguf() if arm == "llamacpp_q4_1" else f16_gguf()
     config = LlamaServerConfig(model=model, slots=args.clients, threads=args.threads)
     with start_llama_server(config, build=True) as server:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from endpoint_lessons import run_deployment_notebook, run_lesson_two
 from engine_stubs import EngineStub
 from tgi_stub import StubServer
 
@@ -19,8 +20,6 @@ from smol_inference import TINY_MODEL, AsyncTGIClient, TGIClient
 from smol_inference.client import TGIError
 
 MODEL = str(TINY_MODEL)
-#: Bound on one notebook cell (the sweeps and replicas of the exercises take tens of seconds).
-NOTEBOOK_CELL_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -133,18 +132,8 @@ def test_load_without_known_gauges_says_so() -> None:
 def test_lesson_two_notebook_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """notebooks/tgi_deployment.ipynb, top to bottom, with TGI_URL at "a vLLM": no cell may fail."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    root = Path(__file__).resolve().parent.parent
-    notebook = nbformat.read(root / "notebooks" / "tgi_deployment.ipynb", as_version=4)
-    monkeypatch.setenv("TGI_URL", fresh_vllm.url)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    NotebookClient(notebook, timeout=NOTEBOOK_CELL_TIMEOUT_S, kernel_name="python3",
-                   resources={"metadata": {"path": str(root / "notebooks")}}).execute()
-    outputs = "".join(str(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
-                      for out in cell.get("outputs", []))
+    outputs = run_deployment_notebook(fresh_vllm.url, monkeypatch)
     assert "with vllm" in outputs and "vllm:* metrics" in outputs
     assert ("GET", "/v1/models") in fresh_vllm.requests and ("GET", "/metrics") in fresh_vllm.requests
     assert not [r for r in fresh_vllm.requests if r[1] in ("/", "/generate", "/generate_stream")], \
@@ -154,13 +143,7 @@ def test_lesson_two_notebook_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub
 def test_lesson_two_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub, monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     """Every block of text_generation_inference.md with TGI_URL at "a vLLM": TGI-only blocks skip, none fail."""
-    from test_lessons import PYTHON_LANGS, ROOT, run_in_subprocess
-
-    monkeypatch.setenv("TGI_URL", fresh_vllm.url)
-    report, output = run_in_subprocess(ROOT / "text_generation_inference.md", tmp_path)
-    assert not report.error, f"{report.summary()}\n{report.error}\n{output[-4000:]}"
-    assert report.count("ran", PYTHON_LANGS) + report.count("skipped", PYTHON_LANGS) == \
-        sum(b.lang in PYTHON_LANGS for b in report.blocks)
+    output = run_lesson_two(fresh_vllm.url, monkeypatch, tmp_path)
     assert "needs TGI; skipped on vllm" in output and "(vllm)" in output
     # the curl block posts to /generate and /generate_stream on whatever TGI_URL names (TGI's routes, 404
     # there); the Python blocks, guarded by speaks_tgi(), never use TGI's POST / (generate, text_generation)

@@ -1,0 +1,43 @@
+"""Lesson 2 and its notebook run top to bottom with TGI_URL at another engine (llama.cpp, "a vLLM").
+
+Shared by tests/test_llamacpp_lesson.py and tests/test_real_engines.py; each test then asserts what that
+engine's run must show (lesson 2, "The same deployment with vLLM and SGLang").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "tgi_deployment.ipynb"
+#: Bound on one notebook cell (the sweeps and replicas of the exercises take tens of seconds).
+NOTEBOOK_CELL_TIMEOUT_S = 300
+
+
+def run_lesson_two(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Every block of text_generation_inference.md against `url`: none may fail, every Python block runs or
+    skips itself; returns the run's output."""
+    from test_lessons import PYTHON_LANGS, run_in_subprocess
+
+    monkeypatch.setenv("TGI_URL", url)
+    report, output = run_in_subprocess(ROOT / "text_generation_inference.md", tmp_path)
+    assert not report.error, f"{report.summary()}\n{report.error}\n{output[-4000:]}"
+    assert report.count("ran", PYTHON_LANGS) + report.count("skipped", PYTHON_LANGS) == \
+        sum(b.lang in PYTHON_LANGS for b in report.blocks)
+    return output
+
+
+def run_deployment_notebook(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """notebooks/tgi_deployment.ipynb against `url` (a failing cell raises); returns its printed text."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    monkeypatch.setenv("TGI_URL", url)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    NotebookClient(notebook, timeout=NOTEBOOK_CELL_TIMEOUT_S, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    return "".join(str(out.get("text", "")) for cell in notebook.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []))
