@@ -205,3 +205,24 @@ def test_padding_never_reads_another_sequences_blocks(tiny_model):
     finally:
         engine.stop(5)
     assert not got.errors and got.tokens == expected
+
+
+def test_a_reused_block_carries_no_stale_kv(tiny_model):
+    """A block that changes owner is cleared first: slots past a sequence's length in its last block are
+    masked, but a masked key or value still costs 0 x value. Poison every block of the pool with NaN
+    (a float16 overflow left behind by earlier owners); prompts still decode exactly as on a clean pool."""
+    model, tokenizer, context = tiny_model
+    prompts = [prompt_ids(tokenizer, "What is the capital of France? Tell me in one sentence."),
+               prompt_ids(tokenizer, "Hi")]
+    expected, _ = outputs(model, tokenizer, context, prompts, max_new=8, kv_block_size=4)
+    engine = make_engine(model, tokenizer, context, kv_block_size=4)
+    try:
+        pool_slots = engine.pool.num_blocks * engine.blocks.block_size       # not the scratch block after it
+        for cache in engine.kv.keys + engine.kv.values:
+            cache[:pool_slots] = float("nan")
+        got = run_ids(engine, prompts, 8)
+        settle(engine)
+        assert engine.pool.num_used == 0
+    finally:
+        engine.stop(5)
+    assert not got.errors and got.tokens == expected

@@ -51,6 +51,7 @@ class BlockPool:
         self.free: OrderedDict[int, None] = OrderedDict((i, None) for i in range(num_blocks))  # LRU first
         self.index: dict[int, int] = {}    # key -> block id, for full blocks (prefix cache)
         self.queries = self.hits = 0       # prefix-cache lookups and hits, in tokens (vLLM's counters)
+        self.fresh: list[int] = []         # allocated since the last take_fresh(): their old KV is stale
 
     # ---- accounting ------------------------------------------------------------------------
     @property
@@ -83,7 +84,13 @@ class BlockPool:
                 del self.index[block.key]
             block.key, block.tokens = None, ()
         block.ref_count = 1
+        self.fresh.append(block_id)
         return block_id
+
+    def take_fresh(self) -> list[int]:
+        """Blocks allocated since the last call (the model runner clears their KV before a forward)."""
+        fresh, self.fresh = self.fresh, []
+        return fresh
 
     def acquire(self, block_id: int) -> None:
         """One more sequence uses `block_id` (a prefix-cache hit)."""

@@ -42,16 +42,27 @@ class KVShape:
 
 
 class KVCache:
-    """keys[layer], values[layer]: [num_slots, kv_heads, head_dim] each, zero-filled at start."""
+    """keys[layer], values[layer]: [num_slots, kv_heads, head_dim] each, views of one zero-filled tensor
+    [num_layers, 2, num_slots, kv_heads, head_dim], so a block is cleared in every layer with one call."""
 
     def __init__(self, shape: KVShape, num_slots: int, dtype: torch.dtype, device: torch.device | str) -> None:
         if num_slots < 1:
             raise ValueError("the KV cache needs at least one slot")
-        size = (num_slots, shape.num_kv_heads, shape.head_dim)
         # zeros (not empty): every page is touched now, so memory at "ready" is memory under load.
-        self.keys = [torch.zeros(size, dtype=dtype, device=device) for _ in range(shape.num_layers)]
-        self.values = [torch.zeros(size, dtype=dtype, device=device) for _ in range(shape.num_layers)]
+        self.data = torch.zeros((shape.num_layers, 2, num_slots, shape.num_kv_heads, shape.head_dim),
+                                dtype=dtype, device=device)
+        self.keys = list(self.data[:, 0])
+        self.values = list(self.data[:, 1])
         self.shape, self.num_slots = shape, num_slots
+
+    def zero_blocks(self, block_ids: list[int], block_size: int) -> None:
+        """Clear blocks that change owner. Attention masks the slots past a sequence's length in its last
+        block, but a masked key or value still costs 0 x value, so a NaN left there by the block's previous
+        owner (a float16 overflow) would poison the new one."""
+        if block_ids:
+            index = torch.tensor(block_ids, dtype=torch.long).to(self.data.device, non_blocking=True)
+            by_block = self.data.view(*self.data.shape[:2], -1, block_size, *self.data.shape[3:])
+            by_block.index_fill_(2, index, 0)
 
 
 def cpu_capacity_tokens(shape: KVShape, dtype: torch.dtype, budget_bytes: int) -> int:

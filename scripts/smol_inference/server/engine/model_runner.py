@@ -137,6 +137,7 @@ class ModelRunner:
 
     def run(self, work: list[Work]) -> StepOutput:
         """Pack, forward, and split the kept logits back per sequence."""
+        self.kv.zero_blocks(self.blocks.pool.take_fresh(), self.blocks.block_size)   # new owners see no stale KV
         if self.graphs is not None and all(w.length == 1 and w.samples and not w.wants_prompt_logits for w in work):
             logits = self._replay(work)
             if logits is not None:
