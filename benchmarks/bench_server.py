@@ -74,6 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--arms", default=",".join(DEFAULT_ARMS), help=f"throughput arms, a comma-separated subset of {','.join(ARMS)}")
     add("--cb-num-blocks", type=int, default=None,
         help="transformers serve's KV-cache blocks (default: its own sizing, a share of free memory)")
+    add("--course-checkout", default=None,
+        help="serve the course arms from this other checkout of the repository (compare two engine versions)")
     add("--startup-timeout", type=float, default=900.0, help="seconds a server may take to become healthy")
     add("--request-timeout", type=float, default=1800.0, help="seconds one request may take")
     add("--output", default=str(DEFAULT_OUTPUT), help="write the JSON result here")

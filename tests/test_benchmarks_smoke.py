@@ -45,6 +45,19 @@ def test_bench_server_arguments_are_checked() -> None:
         bench_server.parse_args(["--arms", "course,nonsense"])
 
 
+def test_course_arms_can_run_another_checkout() -> None:
+    """--course-checkout: the course server comes from that checkout's scripts/ (here this one: every flag kept)."""
+    bench_server = _load("bench_server")
+    sys.path.insert(0, str(BENCHMARKS))
+    from server_bench.served import course_cmd
+
+    args = bench_server.parse_args(["--arms", "course", "--course-checkout", str(REPO)])
+    plain = course_cmd("MODEL", 8080, bench_server.parse_args(["--arms", "course"]), extra=["--disable-prefix-caching"])
+    other = course_cmd("MODEL", 8080, args, extra=["--disable-prefix-caching"])
+    assert other[:2] == ["env", f"PYTHONPATH={REPO / 'scripts'}"]
+    assert other[2:] == plain                                # same interpreter, same flags, other package
+
+
 @pytest.mark.timeout(1200)
 def test_run_all_smoke_runs_every_arm(tmp_path: Path) -> None:
     cmd = [sys.executable, str(BENCHMARKS / "run_all.py"), "--smoke", "--only", "server",

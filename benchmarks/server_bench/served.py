@@ -7,6 +7,7 @@ benchmarks/README.md, "Serving throughput".
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -129,16 +130,34 @@ def child_env(threads: int | None, device: str = "cpu") -> dict[str, str]:
 
 
 def course_cmd(model: str, port: int, args: Any, batch_size: int | None = None, extra: list[str] | None = None) -> list[str]:
-    """`smol-inference serve` with the run's device, dtype, threads and limits (+ `extra` flags)."""
-    cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", model, "--hostname",
-           settings.DEFAULT_HOST, "--port", str(port), "--dtype", args.dtype, "--device", args.device,
-           "--max-concurrent-requests", str(max(128, 2 * args.concurrency))]
+    """`smol-inference serve` with the run's device, dtype, threads and limits (+ `extra` flags).
+
+    With `args.course_checkout` (another checkout of this repository), its package serves instead, so two
+    engine versions are compared in one run on one machine; flags its `serve` does not know are left out."""
+    cmd = ["--model-id", model, "--hostname", settings.DEFAULT_HOST, "--port", str(port), "--dtype", args.dtype,
+           "--device", args.device, "--max-concurrent-requests", str(max(128, 2 * args.concurrency))]
     cmd += ["--torch-threads", str(args.threads)] if args.threads else []
     cmd += ["--max-total-tokens", str(args.max_total_tokens)] if args.max_total_tokens else []
     prefill = getattr(args, "max_batch_prefill_tokens", None)
     cmd += ["--max-batch-prefill-tokens", str(prefill)] if prefill and not extra else []
     cmd += ["--max-batch-size", str(batch_size)] if batch_size else []
-    return cmd + (extra or [])
+    cmd += extra or []
+    checkout = getattr(args, "course_checkout", None)
+    if not checkout:
+        return [sys.executable, "-m", "smol_inference.cli", "serve", *cmd]
+    serve = ["env", f"PYTHONPATH={Path(checkout).resolve() / 'scripts'}", sys.executable, "-m", "smol_inference.cli",
+             "serve"]
+    known = subprocess.run([*serve, "--help"], capture_output=True, text=True, timeout=120).stdout
+    kept: list[str] = []
+    for i, flag in enumerate(cmd):
+        if not flag.startswith("--"):
+            continue
+        value = cmd[i + 1:i + 2] if i + 1 < len(cmd) and not cmd[i + 1].startswith("--") else []
+        if re.search(rf"{re.escape(flag)}\b(?!-)", known):
+            kept += [flag, *value]
+        elif value != ["cpu"]:                            # an older server had no --device: CPU only
+            raise SystemExit(f"{checkout}: its `serve` has no {flag} flag, which this run needs")
+    return [*serve, *kept]
 
 
 def transformers_cmd(model: str, port: int, args: Any) -> list[str]:
