@@ -112,7 +112,8 @@ test-docker:
 	echo "test-docker: $$compose $$stack up"; \
 	$$compose $$stack up -d --build --wait --wait-timeout 1200; \
 	export TGI_URL=http://$(HOST):$(PORT); \
-	$(PY) -m pytest tests/test_client.py tests/test_bench.py tests/test_docker_files.py $(PYTEST_ARGS); \
+	$(PY) -m pytest tests/test_client.py tests/test_client_units.py tests/test_client_stub.py tests/test_bench.py \
+	  tests/test_docker_files.py $(PYTEST_ARGS); \
 	if [ -f notebooks/tgi_deployment.ipynb ]; then \
 	  $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks/tgi_deployment.ipynb $(PYTEST_ARGS); fi
 
