@@ -20,6 +20,7 @@ VARIANTS = {
     "no-chunking": {"disable_chunked_prefill": True},
     "tiny-chunks": {"max_batch_prefill_tokens": 7, "kv_block_size": 4},
     "neither": {"disable_prefix_caching": True, "disable_chunked_prefill": True, "kv_block_size": 8},
+    "torch-gemm": {"disable_packed_weights": True},
 }
 
 

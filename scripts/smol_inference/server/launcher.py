@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="never reuse cached prompt blocks (also: PREFIX_CACHING=0)")
     add("--cuda-graphs", type=graph_sizes, default=None,
         help="decode batch sizes captured as CUDA graphs, e.g. 1,2,4,8 (0: none; default: 1, 2, 4, ... 256)")
+    add("--disable-packed-weights", action="store_true",
+        help="CPU: keep torch's default GEMM instead of oneDNN with weights packed once at start (the packed "
+             "copy costs the weights' memory once more; decode matmuls about 2x faster: benchmarks/README.md)")
     add("--kv-block-size", type=int, default=DEFAULT_KV_BLOCK_SIZE, help="tokens per KV-cache block")
     add("--request-timeout-seconds", type=float, default=DEFAULT_REQUEST_TIMEOUT_S,
         help="a request still unanswered after this long fails with 424 (course-server flag)")

@@ -132,6 +132,11 @@ def set_context(ctx: StepContext | None) -> None:
     _local.ctx = ctx
 
 
+def in_engine_step() -> bool:
+    """True while this thread runs an engine step's forward (model_runner.py sets the context)."""
+    return getattr(_local, "ctx", None) is not None
+
+
 def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scaling: float | None,
             softcap: float | None) -> torch.Tensor:
     """q [B, H, n, D], k/v [B, Hkv, L, D], mask [B, 1, n, L] (True = attend) -> [B, H, n, D]."""

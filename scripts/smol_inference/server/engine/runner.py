@@ -53,6 +53,11 @@ class Engine:
         # padded CUDA-graph rows write to (no request ever owns it).
         self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 1) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
+        if torch.device(model.device).type == "cpu":
+            from ..packed_linear import pack_linear_weights
+
+            packed = pack_linear_weights(model, enable=not config.disable_packed_weights)
+            log.info("CPU: %d linear layers use weights packed once for oneDNN", packed)
         self.queue = RequestQueue()
         self.scheduler = Scheduler(config, self.queue, self.blocks)
         self.eos_ids = eos_token_ids(model, tokenizer)

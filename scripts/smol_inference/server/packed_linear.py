@@ -1,0 +1,68 @@
+"""CPU decode GEMMs with weights packed once (oneDNN), used only inside engine steps.
+
+A decode step multiplies a few rows by every weight of the model, so it streams all the weights from
+memory. torch's default CPU GEMM (MKL) re-packs the weight matrix on every call: with 16 rows and
+weights out of cache that reached about 8 GB/s here, against 23 to 32 GB/s of memory read bandwidth.
+oneDNN's linear with a weight reordered once at start (what torch.compile's CPU "freezing" and Intel's
+extension do) skips that work: decode matmuls ran about 2x faster, and each row's result no longer
+depends on how many rows share the call. benchmarks/README.md, "Engine v2".
+
+The packed path is taken only while an engine step runs on this thread (attention.in_engine_step), so the
+same model used by pipelines or `generate` in the process keeps transformers' own path. CPU and float32
+only; where torch lacks the oneDNN ops the model is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .engine.attention import in_engine_step
+
+log = logging.getLogger(__name__)
+#: Rows the packed layout is tuned for (a decode batch); any row count works.
+PACKING_ROWS_HINT = 16
+
+
+def _packed_ops_available() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_reorder_linear_weight") \
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def _packed_forward(module: torch.nn.Linear, packed: torch.Tensor) -> Any:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        """x [..., in] -> [..., out]; the packed kernel in an engine step, F.linear elsewhere."""
+        if not in_engine_step() or x.dtype != torch.float32 or x.requires_grad:
+            return F.linear(x, module.weight, module.bias)
+        out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, module.bias, "none", [], "")
+        return out.view(*x.shape[:-1], out.shape[-1])
+    forward.packed_weight = packed                       # type: ignore[attr-defined] - marks our wrapper
+    return forward
+
+
+def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
+    """Give every float32 nn.Linear of a CPU model a packed copy of its weight; returns how many.
+
+    Costs one more copy of those weights in memory. A Linear whose weight changes later (training, new
+    weights) must not be served from the stale copy: pack after loading. `enable=False` removes the copies
+    (an engine made with --disable-packed-weights on a model another engine packed)."""
+    linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    for module in linears:                               # forget earlier packing: weights may have changed
+        if hasattr(module.__dict__.get("forward"), "packed_weight"):
+            del module.forward
+    if not enable:
+        return 0
+    if not _packed_ops_available():
+        log.info("oneDNN packed linear not available in this torch: CPU GEMMs stay torch's default")
+        return 0
+    count = 0
+    for module in linears:
+        if module.weight.device.type == "cpu" and module.weight.dtype == torch.float32:
+            with torch.no_grad():
+                packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
+            module.forward = _packed_forward(module, packed)
+            count += 1
+    return count

@@ -1,0 +1,56 @@
+"""CPU engine steps multiply by weights packed once for oneDNN (server/packed_linear.py); outside a step,
+and with --disable-packed-weights, the model's Linear layers run torch's default GEMM."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from engine_helpers import make_engine, prompt_ids
+from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams
+from smol_inference.server.packed_linear import pack_linear_weights
+
+PACKED_OP = "mkldnn::_linear_pointwise"
+
+
+def ops_of(fn) -> set[str]:
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    return {event.key for event in prof.key_averages()}
+
+
+@pytest.mark.parametrize("disable", [False, True])
+def test_engine_steps_use_packed_weights_unless_disabled(tiny_model, disable: bool) -> None:
+    model, tokenizer, context = tiny_model
+    engine = make_engine(model, tokenizer, context, disable_packed_weights=disable)   # stepped on this thread
+    ids = prompt_ids(tokenizer, "What is the capital of France?")
+    engine.submit(Sequence(ids, SamplingParams(), StoppingParams(4), emit=lambda *_: None))
+
+    def steps() -> None:
+        for _ in range(10):                          # bounded: prefill and 3 decode steps, then idle
+            if not engine.step():
+                break
+    ops = ops_of(steps)
+    assert engine.pool.num_used == 0
+    assert (PACKED_OP in ops) is (not disable)
+    outside = ops_of(lambda: model.generate(torch.tensor([ids]), max_new_tokens=2, do_sample=False))
+    assert PACKED_OP not in outside                  # pipelines and generate keep transformers' own path
+
+
+def test_packing_is_exact_enough_and_undone(tiny_model) -> None:
+    """The packed kernel agrees with F.linear to float32 rounding; enable=False restores the plain forward."""
+    from smol_inference.server.engine.attention import set_context
+
+    model = tiny_model[0]
+    layer = next(m for m in model.modules() if type(m) is torch.nn.Linear)
+    assert pack_linear_weights(model) > 0
+    x = torch.randn(5, layer.in_features)
+    set_context(object())                            # as inside an engine step
+    try:
+        with torch.inference_mode():
+            got = layer(x)
+    finally:
+        set_context(None)
+    assert torch.allclose(got, torch.nn.functional.linear(x, layer.weight, layer.bias), atol=1e-4, rtol=1e-4)
+    assert pack_linear_weights(model, enable=False) == 0 and "forward" not in layer.__dict__
