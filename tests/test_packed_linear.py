@@ -54,3 +54,15 @@ def test_packing_is_exact_enough_and_undone(tiny_model) -> None:
         set_context(None)
     assert torch.allclose(got, torch.nn.functional.linear(x, layer.weight, layer.bias), atol=1e-4, rtol=1e-4)
     assert pack_linear_weights(model, enable=False) == 0 and "forward" not in layer.__dict__
+
+
+def test_a_torch_without_working_onednn_serves_unpacked(tiny_model, monkeypatch) -> None:
+    """Packing that fails (a CPU or torch build whose oneDNN op raises) leaves every layer unpacked."""
+    model, tokenizer, context = tiny_model
+
+    def broken(weight: torch.Tensor, rows: int) -> torch.Tensor:
+        raise RuntimeError("no oneDNN kernel for this CPU")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_reorder_linear_weight", broken)
+    assert pack_linear_weights(model) == 0
+    assert not any("forward" in m.__dict__ for m in model.modules() if type(m) is torch.nn.Linear)

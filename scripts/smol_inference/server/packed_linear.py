@@ -59,11 +59,31 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
     if not _packed_ops_available():
         log.info("oneDNN packed linear not available in this torch: CPU GEMMs stay torch's default")
         return 0
-    count = 0
-    for module in linears:
-        if module.weight.device.type == "cpu" and module.weight.dtype == torch.float32:
+    chosen = [m for m in linears if m.weight.device.type == "cpu" and m.weight.dtype == torch.float32]
+    try:
+        for module in chosen:
             with torch.no_grad():
                 packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
             module.forward = _packed_forward(module, packed)
-            count += 1
-    return count
+        if chosen:
+            _check_agrees(chosen[0])
+    except Exception as exc:  # noqa: BLE001 - a CPU or torch build without working oneDNN: serve unpacked
+        log.warning("packed weights disabled (%s: %s); CPU GEMMs stay torch's default", type(exc).__name__, exc)
+        return pack_linear_weights(model, enable=False)
+    return len(chosen)
+
+
+def _check_agrees(module: torch.nn.Linear) -> None:
+    """One packed layer against F.linear on random rows, as inside an engine step; raises if they differ."""
+    from .engine.attention import set_context
+
+    x = torch.randn(3, module.in_features, generator=torch.Generator().manual_seed(0))
+    set_context(object())                                       # type: ignore[arg-type] - any context will do
+    try:
+        with torch.inference_mode():
+            got = module(x)
+    finally:
+        set_context(None)
+    want = F.linear(x, module.weight.detach(), module.bias)
+    if not torch.allclose(got, want, rtol=1e-3, atol=1e-3 * float(want.abs().max()) + 1e-6):
+        raise ValueError(f"packed linear differs from F.linear by {float((got - want).abs().max()):.3g}")
