@@ -56,6 +56,8 @@ def test_course_arms_can_run_another_checkout() -> None:
     other = course_cmd("MODEL", 8080, args, extra=["--disable-prefix-caching"])
     assert other[:2] == ["env", f"PYTHONPATH={REPO / 'scripts'}"]
     assert other[2:] == plain                                # same interpreter, same flags, other package
+    with pytest.raises(SystemExit, match="no scripts/smol_inference"):   # never the installed package instead
+        course_cmd("MODEL", 8080, bench_server.parse_args(["--arms", "course", "--course-checkout", str(REPO / "docs")]))
 
 
 @pytest.mark.timeout(1200)

@@ -186,7 +186,7 @@ def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones()
 
 
 def test_padding_never_reads_another_sequences_blocks(tiny_model):
-    """Block tables are padded to one width per step; the padding must point at the engine's own scratch
+    """Block tables are padded to one width per step; the padding must point at the engine's own pad
     block, never at a block a request owns: poison block 0 (held by a request that never runs) with NaN,
     and two prompts of different lengths still decode exactly as they do alone."""
     import torch
@@ -218,7 +218,7 @@ def test_a_reused_block_carries_no_stale_kv(tiny_model):
     expected, _ = outputs(model, tokenizer, context, prompts, max_new=8, kv_block_size=4)
     engine = make_engine(model, tokenizer, context, kv_block_size=4)
     try:
-        pool_slots = engine.pool.num_blocks * engine.blocks.block_size       # not the scratch block after it
+        pool_slots = engine.pool.num_blocks * engine.blocks.block_size       # not the pad and sink blocks after it
         for cache in engine.kv.keys + engine.kv.values:
             cache[:pool_slots] = float("nan")
         got = run_ids(engine, prompts, 8)

@@ -66,3 +66,29 @@ def test_a_torch_without_working_onednn_serves_unpacked(tiny_model, monkeypatch)
     monkeypatch.setattr(torch.ops.mkldnn, "_reorder_linear_weight", broken)
     assert pack_linear_weights(model) == 0
     assert not any("forward" in m.__dict__ for m in model.modules() if type(m) is torch.nn.Linear)
+
+
+def test_a_changed_or_copied_weight_is_never_served_from_the_stale_packed_copy(tiny_model) -> None:
+    """Packed copies follow the weight they were made from: a deep copy of the model, or a weight changed
+    in place after packing, computes with its own current weight (F.linear) inside an engine step too."""
+    import copy
+
+    from smol_inference.server.engine.attention import set_context
+
+    model = tiny_model[0]
+    assert pack_linear_weights(model) > 0
+    twin = copy.deepcopy(model)
+    layer, twin_layer = (next(m for m in mdl.modules() if type(m) is torch.nn.Linear) for mdl in (model, twin))
+    x = torch.randn(4, layer.in_features)
+    set_context(object())                            # as inside an engine step
+    try:
+        with torch.no_grad():
+            twin_layer.weight.zero_()
+            assert torch.count_nonzero(twin_layer(x)) == 0           # the copy's own (zero) weight
+            before = layer(x)
+            layer.weight.mul_(2)                                      # changed in place after packing
+            assert torch.allclose(layer(x), 2 * before, rtol=1e-4, atol=1e-5)
+            layer.weight.div_(2)
+    finally:
+        set_context(None)
+        pack_linear_weights(model)                   # the module fixture's model, packed from its real weights

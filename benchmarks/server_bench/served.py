@@ -145,9 +145,14 @@ def course_cmd(model: str, port: int, args: Any, batch_size: int | None = None, 
     checkout = getattr(args, "course_checkout", None)
     if not checkout:
         return [sys.executable, "-m", "smol_inference.cli", "serve", *cmd]
-    serve = ["env", f"PYTHONPATH={Path(checkout).resolve() / 'scripts'}", sys.executable, "-m", "smol_inference.cli",
-             "serve"]
-    known = subprocess.run([*serve, "--help"], capture_output=True, text=True, timeout=120).stdout
+    scripts = Path(checkout).resolve() / "scripts"
+    if not (scripts / "smol_inference" / "cli.py").is_file():       # else an installed package would serve
+        raise SystemExit(f"--course-checkout {checkout}: no scripts/smol_inference/cli.py there")
+    serve = ["env", f"PYTHONPATH={scripts}", sys.executable, "-m", "smol_inference.cli", "serve"]
+    helped = subprocess.run([*serve, "--help"], capture_output=True, text=True, timeout=120)
+    if helped.returncode != 0:
+        raise SystemExit(f"--course-checkout {checkout}: `serve --help` failed:\n{helped.stderr[-2000:]}")
+    known = helped.stdout
     kept: list[str] = []
     for i, flag in enumerate(cmd):
         if not flag.startswith("--"):

@@ -5,8 +5,7 @@ memory. torch's default CPU GEMM (MKL) re-packs the weight matrix on every call:
 weights out of cache that reached about 8 GB/s here, against 23 to 32 GB/s of memory read bandwidth.
 oneDNN's linear with a weight reordered once at start skips that work (vLLM's CPU backend does the same:
 `dispatch_cpu_unquantized_gemm` in vllm/model_executor/layers/utils.py; so does torch.compile's CPU
-"freezing"): decode matmuls ran about 2x faster, and a row's result no longer depends on how many rows
-share the call. benchmarks/README.md, "Engine v2".
+"freezing"): decode matmuls ran about 2x faster. benchmarks/README.md, "Engine v2".
 
 The packed path is taken only while an engine step runs on this thread (attention.in_engine_step), so the
 same model used by pipelines or `generate` in the process keeps transformers' own path. CPU and float32
@@ -16,6 +15,7 @@ only; where torch lacks the oneDNN ops the model is left as it is.
 from __future__ import annotations
 
 import logging
+import types
 from typing import Any
 
 import torch
@@ -33,12 +33,18 @@ def _packed_ops_available() -> bool:
         and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
-def _packed_forward(module: torch.nn.Linear, packed: torch.Tensor) -> Any:
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        """x [..., in] -> [..., out]; the packed kernel in an engine step, F.linear elsewhere."""
-        if not in_engine_step() or x.dtype != torch.float32 or x.requires_grad:
-            return F.linear(x, module.weight, module.bias)
-        out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, module.bias, "none", [], "")
+def _fingerprint(module: torch.nn.Linear) -> tuple[int, ...]:
+    """Where the weight and bias live and how often they were changed in place (tensor._version)."""
+    return tuple(x for t in (module.weight, module.bias) if t is not None for x in (t.data_ptr(), t._version))
+
+
+def _packed_forward(packed: torch.Tensor, fingerprint: tuple[int, ...]) -> Any:
+    def forward(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        """x [..., in] -> [..., out]; the packed kernel in an engine step, F.linear elsewhere, and F.linear
+        as soon as the weight is not the one packed (changed in place, replaced, a deep copy, moved)."""
+        if not in_engine_step() or x.dtype != torch.float32 or x.requires_grad or _fingerprint(self) != fingerprint:
+            return F.linear(x, self.weight, self.bias)
+        out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, self.bias, "none", [], "")
         return out.view(*x.shape[:-1], out.shape[-1])
     forward.packed_weight = packed                       # type: ignore[attr-defined] - marks our wrapper
     return forward
@@ -47,9 +53,9 @@ def _packed_forward(module: torch.nn.Linear, packed: torch.Tensor) -> Any:
 def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
     """Give every float32 nn.Linear of a CPU model a packed copy of its weight; returns how many.
 
-    Costs one more copy of those weights in memory. A Linear whose weight changes later (training, new
-    weights) must not be served from the stale copy: pack after loading. `enable=False` removes the copies
-    (an engine made with --disable-packed-weights on a model another engine packed)."""
+    Costs one more copy of those weights in memory. A Linear whose weight changes later (in place, replaced,
+    deep-copied or moved) falls back to F.linear until packed again. `enable=False` removes the copies (an
+    engine made with --disable-packed-weights on a model another engine packed)."""
     linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
     for module in linears:                               # forget earlier packing: weights may have changed
         if hasattr(module.__dict__.get("forward"), "packed_weight"):
@@ -64,7 +70,7 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
         for module in chosen:
             with torch.no_grad():
                 packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
-            module.forward = _packed_forward(module, packed)
+            module.forward = types.MethodType(_packed_forward(packed, _fingerprint(module)), module)
         if chosen:
             _check_agrees(chosen[0])
     except Exception as exc:  # noqa: BLE001 - a CPU or torch build without working oneDNN: serve unpacked
@@ -84,6 +90,7 @@ def _check_agrees(module: torch.nn.Linear) -> None:
             got = module(x)
     finally:
         set_context(None)
-    want = F.linear(x, module.weight.detach(), module.bias)
+    with torch.no_grad():
+        want = F.linear(x, module.weight, module.bias)
     if not torch.allclose(got, want, rtol=1e-3, atol=1e-3 * float(want.abs().max()) + 1e-6):
         raise ValueError(f"packed linear differs from F.linear by {float((got - want).abs().max()):.3g}")

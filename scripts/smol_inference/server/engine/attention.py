@@ -54,7 +54,7 @@ def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, pa
     """(row, length, start, block table) per prompt chunk -> padded groups. Chunks are taken longest
     first and a group grows while its padded size (chunks x longest x widest table) stays within
     `waste` times the work it holds, so one long chunk never pads many short ones to its size. Tables are
-    padded with block `pad` (the engine's scratch block: no request's keys are ever read, not even masked)."""
+    padded with block `pad` (the engine's pad block: zero, and no request's keys are ever read, not even masked)."""
     groups: list[list[tuple[int, int, int, list[int]]]] = []
     cost = 0
     for chunk in sorted(chunks, key=lambda c: -c[1] * len(c[3])):
@@ -87,7 +87,7 @@ class StepContext:
     block_size: int
     slot_mapping: torch.Tensor     # [T] where each packed token's K/V goes
     single_rows: torch.Tensor      # [Bs] packed row of each one-query sequence
-    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with the scratch block (masked out)
+    single_blocks: torch.Tensor    # [Bs, nb] its block table, padded with the pad block (masked out)
     single_lens: torch.Tensor      # [Bs] its context length (positions 0 .. len - 1, the new one last)
     groups: list[ChunkGroup]
     layers_seen: set[int] = field(default_factory=set)

@@ -5,7 +5,7 @@ block-table width are the same, so it can be recorded once and replayed: nano-vl
 graphs at fixed batch sizes (TGI: `--cuda-graphs`). Here a graph is captured for every pair of a batch
 bucket (`--cuda-graphs`, default 1, 2, 4, ... 256) and a block-table width bucket (powers of two up to
 `max_total_tokens / block_size`); a step uses the smallest pair that fits, its extra rows write their
-keys/values into a scratch block that no sequence owns. Only on CUDA; CPU never imports this path.
+keys/values into a sink block that nothing reads and attend to the pad block that nothing writes. Only on CUDA; CPU never imports this path.
 text_generation_inference.md, "Inside the server".
 """
 
@@ -33,17 +33,17 @@ def buckets(limit: int, start: int = 1) -> list[int]:
 class DecodeGraphs:
     """Captured decode steps; `run` returns logits [n, V] or None when no graph fits."""
 
-    def __init__(self, runner: Any, batch_sizes: list[int], max_blocks: int, scratch_block: int) -> None:
+    def __init__(self, runner: Any, batch_sizes: list[int], max_blocks: int) -> None:
         self.runner, self.batch_sizes = runner, sorted(batch_sizes)
         self.widths = buckets(max_blocks, MIN_WIDTH)
         device, biggest, widest = runner.device, self.batch_sizes[-1], self.widths[-1]
         bs = runner.blocks.block_size
-        self.scratch_slot = scratch_block * bs
+        self.sink_slot = runner.sink_block * bs
         self.input_ids = torch.zeros((1, biggest), dtype=torch.long, device=device)
         self.positions = torch.zeros((1, biggest), dtype=torch.long, device=device)
-        self.slot_mapping = torch.full((biggest,), self.scratch_slot, dtype=torch.long, device=device)
+        self.slot_mapping = torch.full((biggest,), self.sink_slot, dtype=torch.long, device=device)
         self.rows = torch.arange(biggest, device=device)
-        self.tables = torch.full((biggest, widest), scratch_block, dtype=torch.long, device=device)
+        self.tables = torch.full((biggest, widest), runner.pad_block, dtype=torch.long, device=device)
         self.lens = torch.ones(biggest, dtype=torch.long, device=device)
         self.graphs: dict[tuple[int, int], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
 
@@ -82,15 +82,15 @@ class DecodeGraphs:
         self.slot_mapping[:n].copy_(torch.tensor(slots), non_blocking=True)
         self.tables[:n, :widest].copy_(torch.tensor(padded), non_blocking=True)
         self.lens[:n].copy_(torch.tensor([p + 1 for p in positions]), non_blocking=True)
-        self.slot_mapping[n:batch].fill_(self.scratch_slot)                 # extra rows: scratch block only
-        self.tables[n:batch, :widest].fill_(self.scratch_slot // self.runner.blocks.block_size)
+        self.slot_mapping[n:batch].fill_(self.sink_slot)                    # extra rows write to the sink block
+        self.tables[n:batch, :widest].fill_(self.runner.pad_block)          # and read the pad block
         self.lens[n:batch].fill_(1)
         graph, logits = self.graphs[(batch, widest)]
         graph.replay()
         return logits[:n].clone()                                           # [n, V]; the buffer is reused
 
 
-def capture_decode_graphs(runner: Any, config: Any, scratch_block: int) -> None:
+def capture_decode_graphs(runner: Any, config: Any) -> None:
     """Give `runner` captured decode graphs (config.cuda_graphs; () disables); on failure, stay eager."""
     from ..config import DEFAULT_GRAPH_BATCH
 
@@ -98,7 +98,7 @@ def capture_decode_graphs(runner: Any, config: Any, scratch_block: int) -> None:
         return
     limit = min(config.max_batch_size or DEFAULT_GRAPH_BATCH, DEFAULT_GRAPH_BATCH)
     graphs = DecodeGraphs(runner, list(config.cuda_graphs or buckets(limit)),
-                          runner.blocks.blocks_for(config.max_total_tokens), scratch_block)
+                          runner.blocks.blocks_for(config.max_total_tokens))
     try:
         graphs.capture()
         runner.graphs = graphs

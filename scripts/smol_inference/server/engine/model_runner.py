@@ -80,9 +80,11 @@ class ModelRunner:
         self.model, self.kv, self.blocks = model, kv, blocks
         self.device = torch.device(getattr(model, "device", "cpu"))
         self.graphs: Any = None                  # cuda_graphs.DecodeGraphs on a GPU, set by the engine
-        # Padding of block tables points at the scratch block after the pool (kv_cache has one more block),
-        # so a masked key is never another request's: 0 x NaN would still be NaN.
+        # Padding of block tables points at the pad block after the pool, which nothing ever writes, so a masked
+        # key is zero, never another request's (0 x NaN would still be NaN); padded CUDA-graph rows write their
+        # keys and values to the sink block after it, which nothing reads (kv_cache has two more blocks).
         self.pad_block = blocks.pool.num_blocks
+        self.sink_block = blocks.pool.num_blocks + 1
         use_paged_attention(model)
 
     def _tensor(self, values: list[int]) -> torch.Tensor:

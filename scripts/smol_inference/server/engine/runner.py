@@ -49,9 +49,9 @@ class Engine:
         self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
         self.blocks = BlockManager(self.pool)
         dtype = next(model.parameters()).dtype
-        # One block more than the pool hands out: the scratch block that block-table padding points at and that
-        # padded CUDA-graph rows write to (no request ever owns it).
-        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 1) * bs, dtype, model.device)
+        # Two blocks more than the pool hands out, owned by no request: the pad block that block-table padding
+        # points at (never written, so it stays zero) and the sink block that padded CUDA-graph rows write to.
+        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 2) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
         if torch.device(model.device).type == "cpu":
             from ..packed_linear import pack_linear_weights
@@ -68,7 +68,7 @@ class Engine:
         if torch.device(model.device).type == "cuda":
             from .cuda_graphs import capture_decode_graphs
 
-            capture_decode_graphs(self.runner, config, self.pool.num_blocks)
+            capture_decode_graphs(self.runner, config)
         log.info("KV cache: %d blocks of %d tokens (%d tokens); %s; prefix caching %s", self.pool.num_blocks, bs,
                  self.pool.num_blocks * bs, self.admission_rule, "off" if config.disable_prefix_caching else "on")
 
