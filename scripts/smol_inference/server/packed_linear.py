@@ -2,10 +2,10 @@
 
 A decode step multiplies a few rows by every weight of the model, so it streams all the weights from
 memory. torch's default CPU GEMM (MKL) re-packs the weight matrix on every call: with 16 rows and
-weights out of cache that reached about 8 GB/s here, against 23 to 32 GB/s of memory read bandwidth.
-oneDNN's linear with a weight reordered once at start skips that work (vLLM's CPU backend does the same:
-`dispatch_cpu_unquantized_gemm` in vllm/model_executor/layers/utils.py; so does torch.compile's CPU
-"freezing"): decode matmuls ran about 2x faster. benchmarks/README.md, "Engine v2".
+weights out of cache that reached about 6 to 8 GB/s here (one or two threads), against 23 to 32 GB/s
+of memory read bandwidth. oneDNN's linear with a weight reordered once at start skips that work (vLLM's
+CPU backend does the same: `dispatch_cpu_unquantized_gemm` in vllm/model_executor/layers/utils.py; so does
+torch.compile's CPU "freezing"): decode matmuls ran about 2x faster. benchmarks/README.md, "Engine v2".
 
 The packed path is taken only while an engine step runs on this thread (attention.in_engine_step), so the
 same model used by pipelines or `generate` in the process keeps transformers' own path. CPU and float32
