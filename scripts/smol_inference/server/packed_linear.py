@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .engine.attention import in_engine_step
+from .engine.attention import in_engine_step, set_context
 
 log = logging.getLogger(__name__)
 #: Rows the packed layout is tuned for (a decode batch); any row count works.
@@ -47,6 +47,7 @@ def _packed_forward(packed: torch.Tensor, fingerprint: tuple[int, ...]) -> Any:
         out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, self.bias, "none", [], "")
         return out.view(*x.shape[:-1], out.shape[-1])
     forward.packed_weight = packed                       # type: ignore[attr-defined] - marks our wrapper
+    forward.fingerprint = fingerprint                    # type: ignore[attr-defined]
     return forward
 
 
@@ -57,8 +58,9 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
     deep-copied or moved) falls back to F.linear until packed again. `enable=False` removes the copies (an
     engine made with --disable-packed-weights on a model another engine packed)."""
     linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
-    for module in linears:                               # forget earlier packing: weights may have changed
-        if hasattr(module.__dict__.get("forward"), "packed_weight"):
+    for module in linears:                               # forget packing whose weight changed (or all of it)
+        wrapper = module.__dict__.get("forward")
+        if hasattr(wrapper, "packed_weight") and (not enable or wrapper.fingerprint != _fingerprint(module)):
             del module.forward
     if not enable:
         return 0
@@ -68,6 +70,8 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
     chosen = [m for m in linears if m.weight.device.type == "cpu" and m.weight.dtype == torch.float32]
     try:
         for module in chosen:
+            if hasattr(module.__dict__.get("forward"), "packed_weight"):   # still packed from its current weight
+                continue
             with torch.no_grad():
                 packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
             module.forward = types.MethodType(_packed_forward(packed, _fingerprint(module)), module)
@@ -81,8 +85,6 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
 
 def _check_agrees(module: torch.nn.Linear) -> None:
     """One packed layer against F.linear on random rows, as inside an engine step; raises if they differ."""
-    from .engine.attention import set_context
-
     x = torch.randn(3, module.in_features, generator=torch.Generator().manual_seed(0))
     set_context(object())                                       # type: ignore[arg-type] - any context will do
     try:

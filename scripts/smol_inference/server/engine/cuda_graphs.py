@@ -5,7 +5,8 @@ block-table width are the same, so it can be recorded once and replayed: nano-vl
 graphs at fixed batch sizes (TGI: `--cuda-graphs`). Here a graph is captured for every pair of a batch
 bucket (`--cuda-graphs`, default 1, 2, 4, ... 256) and a block-table width bucket (powers of two up to
 `max_total_tokens / block_size`); a step uses the smallest pair that fits, its extra rows write their
-keys/values into a sink block that nothing reads and attend to the pad block that nothing writes. Only on CUDA; CPU never imports this path.
+keys/values into a sink block that nothing reads and attend to the pad block that nothing writes. Only on
+CUDA; CPU never imports this path.
 text_generation_inference.md, "Inside the server".
 """
 
