@@ -126,12 +126,12 @@ test-docker:
 LLAMACPP_ENDPOINT_TESTS ?= tests/test_llamacpp_endpoint.py
 .PHONY: llama-server test-llamacpp
 llama-server: setup
-	@$(PY) -m smol_inference.engines.llamacpp_build --skip-without-toolchain
-	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
+	@$(PY) -m smol_inference.llamacpp.build --skip-without-toolchain
+	@if $(PY) -m smol_inference.llamacpp.build --is-built; then \
 	  $(VENV)/bin/smol-inference llama-server --no-build --slots 1 --threads 1 --check; fi
 
 test-llamacpp: llama-server
-	@if $(PY) -m smol_inference.engines.llamacpp_build --is-built; then \
+	@if $(PY) -m smol_inference.llamacpp.build --is-built; then \
 	  $(VENV)/bin/smol-inference llama-server --no-build --slots 4 --threads 1 \
 	    --run "$(PY) -m pytest -p no:cacheprovider $(LLAMACPP_ENDPOINT_TESTS) $(PYTEST_ARGS)"; \
 	else echo "test-llamacpp: skipped: llama-server is not built (see the line above)"; fi

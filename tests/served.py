@@ -47,8 +47,8 @@ def endpoint() -> str:
         return _URL
     if _FAILURE:
         pytest.fail(_FAILURE)
-    if find_spec("smol_inference.server.launcher") is None:
-        pytest.skip("course server not built yet (smol_inference.server.launcher missing) and TGI_URL unset")
+    if find_spec("smol_inference.server.lifecycle.launcher") is None:
+        pytest.skip("course server not built yet (smol_inference.server.lifecycle.launcher missing) and TGI_URL unset")
     from smol_inference.client import TGIClient, UnavailableError
 
     port = _free_port()

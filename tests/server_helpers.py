@@ -52,7 +52,7 @@ class ServeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float) -> "ServeProcess":
-        from smol_inference.server.background import wait_healthy
+        from smol_inference.server.lifecycle.background import wait_healthy
 
         prefix = ([sys.executable, str(HERE), str(self.step_s)] if self.step_s is not None
                   else [sys.executable, "-m", "smol_inference.cli"])
@@ -88,7 +88,7 @@ class ServeProcess:
 
 def _slow_serve(step_s: float, argv: list[str]) -> int:
     from smol_inference import cli
-    from smol_inference.server import loading
+    from smol_inference.server.lifecycle import loading
 
     real = loading.load
 

@@ -14,8 +14,8 @@ from conftest import POLL_S, WAIT_S, metric, start_test_server
 from engine_helpers import Collector, make_engine, prompt_ids, run_ids, settle
 from server_helpers import SlowNoEosModel
 from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams
-from smol_inference.server.engine import runner as runner_module
-from smol_inference.server.engine.runner import EXPIRED, FAILED, SHUTTING_DOWN
+from smol_inference.server.engine import engine as engine_module
+from smol_inference.server.engine.engine import EXPIRED, FAILED, SHUTTING_DOWN
 
 QUESTIONS = ["What is the capital of France?", "Hi", "What is 7 plus 5?", "Name a colour."]
 
@@ -45,8 +45,8 @@ def inject(engine, stage: str, monkeypatch) -> dict:
         hook = once(engine.runner.run, lambda work: all(w.is_decode for w in work), oom)
         monkeypatch.setattr(engine.runner, "run", hook)
     else:
-        hook = once(runner_module.sample_batch, lambda logits, seqs: True, RuntimeError("bad sampler"))
-        monkeypatch.setattr(runner_module, "sample_batch", hook)
+        hook = once(engine_module.sample_batch, lambda logits, seqs: True, RuntimeError("bad sampler"))
+        monkeypatch.setattr(engine_module, "sample_batch", hook)
     return hook.state
 
 

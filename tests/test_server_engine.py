@@ -13,7 +13,7 @@ from conftest import WAIT_S
 from smol_inference.server.config import ServerConfig
 from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams
 from smol_inference.server.engine.block_pool import BlockPool
-from smol_inference.server.engine.block_table import BlockManager
+from smol_inference.server.engine.block_manager import BlockManager
 from smol_inference.server.engine.queue import RequestQueue
 from smol_inference.server.engine.scheduler import Scheduler
 
@@ -170,7 +170,7 @@ def test_launcher_flags_use_tgi_names():
     import argparse
 
     from smol_inference import settings
-    from smol_inference.server.launcher import add_arguments, config_from_args
+    from smol_inference.server.lifecycle.launcher import add_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)

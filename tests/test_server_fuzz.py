@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     response_schema_conformance,
     status_code_conformance,
 )
-from smol_inference.server.openapi import OK_CONTENT  # noqa: E402
+from smol_inference.server.api.openapi import OK_CONTENT  # noqa: E402
 
 FUZZ_EXAMPLES = int(os.environ.get("SMOL_FUZZ_EXAMPLES", "15"))
 REPORT = os.environ.get("SMOL_FUZZ_REPORT")

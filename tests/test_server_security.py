@@ -15,7 +15,7 @@ from conftest import WAIT_S, start_test_server
 
 
 def test_api_key_is_compared_with_hmac_compare_digest(monkeypatch):
-    from smol_inference.server import middleware
+    from smol_inference.server.api import middleware
 
     calls: list[tuple[bytes, bytes]] = []
     real = middleware.hmac.compare_digest
@@ -51,7 +51,7 @@ def test_remote_code_runs_only_when_flagged(monkeypatch, trust):
     import transformers
     from smol_inference import settings
     from smol_inference.server.config import ServerConfig
-    from smol_inference.server.loading import load
+    from smol_inference.server.lifecycle.loading import load
 
     seen: list[bool] = []
 

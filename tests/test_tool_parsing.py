@@ -13,7 +13,7 @@ def pieces(text: str, size: int) -> list[str]:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7])
 def test_streamed_deltas_rebuild_the_arguments(size):
-    from smol_inference.server.chat_tools import ToolDeltas
+    from smol_inference.server.chat.tools import ToolDeltas
 
     text = '{"function": {"_name": "get_capital", "country": "Fr}nce", "n": {"a": 1}}}'
     state, deltas = ToolDeltas(), []
@@ -26,7 +26,7 @@ def test_streamed_deltas_rebuild_the_arguments(size):
 
 
 def test_no_tool_is_noticed_before_any_delta():
-    from smol_inference.server.chat_tools import ToolDeltas
+    from smol_inference.server.chat.tools import ToolDeltas
 
     state = ToolDeltas()
     sent = [state.push(chunk, False) for chunk in pieces('{"function": {"_name": "no_tool"}}', 4)]
@@ -35,7 +35,7 @@ def test_no_tool_is_noticed_before_any_delta():
 
 def test_tool_plan_follows_tgi():
     from smol_inference.server.errors import ApiError
-    from smol_inference.server.tool_calls import NO_TOOL, parse_call, plan_tools
+    from smol_inference.server.chat.tool_calls import NO_TOOL, parse_call, plan_tools
 
     tool = {"type": "function", "function": {"name": "f", "parameters": {
         "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}

@@ -13,8 +13,8 @@ from importlib import import_module
 #: name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("smol_inference.generate_cmd", "generate a reply to PROMPT with a local model"),
-    "serve": ("smol_inference.server.launcher", "start the TGI-compatible course server"),
-    "llama-server": ("smol_inference.engines.llamacpp_cli", "build and start llama.cpp's server on the real SmolLM2"),
+    "serve": ("smol_inference.server.lifecycle.launcher", "start the TGI-compatible course server"),
+    "llama-server": ("smol_inference.llamacpp.cli", "build and start llama.cpp's server on the real SmolLM2"),
     "bench": ("smol_inference.bench", "load-test a TGI or OpenAI-compatible endpoint"),
     "webapp": ("smol_inference.webapp", "start the lesson-1 web app around a pipeline"),
     "chat-ui": ("smol_inference.chat_ui", "open a Gradio chat UI on an endpoint"),

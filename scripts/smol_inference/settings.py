@@ -102,7 +102,7 @@ DOCKER_COURSE_SERVER_PORT = 8080
 COURSE_BRANCH = "main"
 COLAB_BASE_URL = ("https://colab.research.google.com/github/"
                   + REPO_URL.removeprefix("https://github.com/") + "/blob/" + COURSE_BRANCH)
-#: llama.cpp's server (smol_inference.engines, lesson 2 "Local engines"): built once from the llama.cpp
+#: llama.cpp's server (smol_inference.llamacpp, lesson 2 "Local engines"): built once from the llama.cpp
 #: source that this pinned `llama-cpp-python` sdist vendors (PyPI only, no other network), cached under
 #: $SMOL_INFERENCE_CACHE (default: $XDG_CACHE_HOME or ~/.cache, then smol_inference/) per version.
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from .engines import LOAD_GAUGES, QUEUE_HISTOGRAMS, TGI, TTFT_HISTOGRAMS, engine_of_metrics
+from .server_kinds import LOAD_GAUGES, QUEUE_HISTOGRAMS, TGI, TTFT_HISTOGRAMS, engine_of_metrics
 
 _SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 

@@ -26,7 +26,7 @@ from huggingface_hub.inference._generated.types import (
 from .. import settings
 from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
-from .engines import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
+from .server_kinds import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
 from .errors import TGIError, UnavailableError, from_response, translate
 from .offline import allow_own_endpoints
 from .prom import Metrics

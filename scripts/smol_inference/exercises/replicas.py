@@ -18,7 +18,7 @@ from .config import HTTP_TIMEOUT_S, POLL_S, WAIT_S
 def load_model(model_id: str) -> tuple[Any, Any, int | None]:
     """(model, tokenizer, context) as the course server loads them, for `start_server(preloaded=...)`."""
     from ..server import ServerConfig
-    from ..server.loading import load
+    from ..server.lifecycle.loading import load
 
     return load(ServerConfig(model_id=model_id))
 

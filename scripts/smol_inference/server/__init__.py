@@ -17,7 +17,7 @@ __all__ = ["ServerConfig", "ServerHandle", "create_app", "start_server"]
 
 def __getattr__(name: str) -> Any:  # lazy: importing the package must not import torch
     if name in ("start_server", "ServerHandle"):
-        from . import background
+        from .lifecycle import background
 
         return getattr(background, name)
     if name == "create_app":

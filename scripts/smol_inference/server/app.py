@@ -22,12 +22,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, settings
-from . import loading, openai_routes, openapi, tgi_routes
+from .api import openai_routes, openapi, tgi_routes
+from .lifecycle import loading
 from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
 from .engine import Engine
 from .errors import INTERNAL, ApiError
 from .metrics import CONTENT_TYPE, ServerMetrics
-from .middleware import GuardMiddleware
+from .api.middleware import GuardMiddleware
 from .service import Service
 
 log = logging.getLogger("smol_inference.server")

@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import errors, structured
+from . import errors
+from .chat import structured_output
 from .config import DEADLINE_GRACE_S, DEFAULT_VALIDATION_WORKERS, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
-from .engine.runner import EXPIRED
+from .engine.engine import EXPIRED
 from .errors import ApiError
 from .metrics import ServerMetrics
 from .validation import ValidRequest
@@ -167,7 +168,7 @@ class Service:
 
         seq = Sequence(valid.input_ids, sampling, valid.stopping, emit, top_n_tokens=valid.top_n_tokens,
                        prefill_details=valid.decoder_input_details,
-                       grammar=structured.new_state(valid.grammar, self.engine.tokenizer))
+                       grammar=structured_output.new_state(valid.grammar, self.engine.tokenizer))
         ticket = Ticket(seq)
         holder.append(ticket)
         self.engine.submit(seq)

@@ -13,12 +13,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from . import structured
+from .chat import structured_output
 from .config import ServerConfig
 from .engine import SamplingParams, StoppingParams
 from ..stopping import RULE_TGI
 from .errors import validation
-from .schemas import MAX_SEED, GenerateParameters
+from .api.tgi_schemas import MAX_SEED, GenerateParameters
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ValidRequest:
     top_n_tokens: int = 0
     return_full_text: bool = False
     seed_given: bool = False
-    grammar: Any = None                         # structured.py GrammarSpec: constrained decoding
+    grammar: Any = None                         # structured_output.py GrammarSpec: constrained decoding
 
     def __post_init__(self) -> None:
         if not self.input_ids or self.best_of < 1:
@@ -82,7 +82,7 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         do_sample=do_sample, temperature=p.temperature or 1.0, top_k=p.top_k or 0, top_p=p.top_p or 1.0,
         typical_p=p.typical_p or 1.0, repetition_penalty=p.repetition_penalty or 1.0,
         frequency_penalty=p.frequency_penalty or 0.0, seed=seed)
-    grammar = structured.checked(structured.tgi_grammar(p.grammar), tokenizer)
+    grammar = structured_output.checked(structured_output.tgi_grammar(p.grammar), tokenizer)
     return ValidRequest(ids, sampling, StoppingParams(max_new, tuple(p.stop), stop_rule), best_of=best_of,
                         details=p.details, decoder_input_details=p.decoder_input_details,
                         top_n_tokens=p.top_n_tokens or 0,
@@ -134,7 +134,7 @@ def check_parameters(p: GenerateParameters, config: ServerConfig, stream: bool =
         raise validation(f"`top_n_tokens` must be >= 0 and <= {config.max_top_n_tokens}. Given: {top_n}")
     if p.decoder_input_details and stream:
         raise validation("`decoder_input_details` == true is not supported when streaming tokens")
-    structured.check_generate(p)
+    structured_output.check_generate(p)
     if p.watermark:
         raise validation("`watermark` is not supported by this server")
     if p.adapter_id is not None:

@@ -7,7 +7,7 @@ model thread tying them together). sequence.py holds a request's parameters and 
 text_generation_inference.md, "Inside the server".
 """
 
-from .runner import Engine
+from .engine import Engine
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
 
 __all__ = ["Engine", "SamplingParams", "Sequence", "StoppingParams", "TokenInfo"]

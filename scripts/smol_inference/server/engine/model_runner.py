@@ -20,7 +20,7 @@ import torch
 
 from ..config import CHUNK_PADDING_WASTE
 from .attention import ATTENTION_NAME, StepContext, group_chunks, set_context
-from .block_table import BlockManager
+from .block_manager import BlockManager
 from .kv_cache import KVCache
 from .sequence import Sequence
 

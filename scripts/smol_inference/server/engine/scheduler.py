@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from ..config import ServerConfig
-from .block_table import BlockManager
+from .block_manager import BlockManager
 from .model_runner import Work
 from .queue import RequestQueue
 from .sequence import Sequence

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .schemas import MAX_SEED, _Body, _Request, doc_range
+from .tgi_schemas import MAX_SEED, _Body, _Request, doc_range
 
 
 class Message(_Body):

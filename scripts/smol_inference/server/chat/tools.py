@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import structured
-from .sampling.grammar import GrammarSpec
+from . import structured_output
+from ..sampling.grammar import GrammarSpec
 from .tool_calls import NO_TOOL, ToolPlan, call_name_so_far, parse_call, plan_tools, template_renders_tools, \
     tool_error, tool_suffix
 
@@ -36,7 +36,7 @@ class ChatPlan:
 def template_messages(body: Any) -> list[dict[str, Any]]:
     """The conversation checked by chat_request.py; an assistant turn that only called tools shows its
     calls as JSON text (templates without tool support render `content` only)."""
-    from .chat_request import template_messages as checked_messages
+    from .request import template_messages as checked_messages
 
     out = checked_messages(body)
     for message, original in zip(out, body.messages, strict=True):
@@ -53,14 +53,14 @@ def plan_chat(body: Any, tokenizer: Any) -> ChatPlan:
     if body.response_format is not None and body.tools is not None:
         raise tool_error("Grammar and tools are mutually exclusive")
     messages = template_messages(body)
-    grammar = structured.checked(structured.response_format_grammar(body.response_format), tokenizer)
+    grammar = structured_output.checked(structured_output.response_format_grammar(body.response_format), tokenizer)
     tools = plan_tools(body.tools, body.tool_choice, body.tool_prompt) if grammar is None else None
     template_tools = None
     if tools is not None:
         in_template = template_renders_tools(tokenizer)
         messages[-1]["content"] += tool_suffix(tools, in_template)
         template_tools = [f.openai() for f in tools.functions] if in_template else None
-        grammar = structured.checked(tools.grammar(), tokenizer)
+        grammar = structured_output.checked(tools.grammar(), tokenizer)
     return ChatPlan(messages, template_tools, grammar, tools)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from .config import DRAIN_POLL_S, ENGINE_STOP_S
+from ..config import DRAIN_POLL_S, ENGINE_STOP_S
 
 log = logging.getLogger("smol_inference.server")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import check_model_exists, expand_alias, model_label
-from .config import ServerConfig
+from ...models import check_model_exists, expand_alias, model_label
+from ..config import ServerConfig
 
 
 def display_name(model_id: str) -> str:

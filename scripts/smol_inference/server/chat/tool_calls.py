@@ -18,10 +18,10 @@ from typing import Any
 
 from jinja2 import Environment, meta
 
-from . import structured
-from .config import DEFAULT_TOOL_PROMPT
-from .sampling.grammar import GrammarSpec
-from .errors import ApiError
+from . import structured_output
+from ..config import DEFAULT_TOOL_PROMPT
+from ..sampling.grammar import GrammarSpec
+from ..errors import ApiError
 
 NO_TOOL = "no_tool"
 NO_TOOL_FUNCTION = {"name": NO_TOOL, "description": "Open ended response with no specific tool selected",
@@ -54,7 +54,7 @@ class Function:
             raise tool_error(f"the parameters of `{function['name']}` must be a JSON Schema object")
         description = function.get("description")
         return cls(function["name"], description if isinstance(description, str) else None,
-                   structured.checked_schema(params, need_properties=False))   # 422 as TGI's grammar check
+                   structured_output.checked_schema(params, need_properties=False))   # 422 as TGI's grammar check
 
     def schema(self) -> dict[str, Any]:
         """TGI's per-function schema: `_name` first (a constant), then the function's own properties."""

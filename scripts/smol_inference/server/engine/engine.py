@@ -25,7 +25,7 @@ import torch
 from ..config import IDLE_WAIT_S, ServerConfig
 from ..sampling import prompt_logprobs, sample_batch
 from .block_pool import BlockPool
-from .block_table import BlockManager
+from .block_manager import BlockManager
 from .detokenizer import IncrementalDetokenizer
 from .kv_cache import KVCache, KVShape
 from .model_runner import ModelRunner, StepOutput, Work
@@ -54,7 +54,7 @@ class Engine:
         self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 2) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
         if torch.device(model.device).type == "cpu":
-            from ..packed_linear import pack_linear_weights
+            from .packed_linear import pack_linear_weights
 
             packed = pack_linear_weights(model, enable=not config.disable_packed_weights)
             log.info("CPU: %d linear layers use weights packed once for oneDNN", packed)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .engine.attention import in_engine_step, set_context
+from .attention import in_engine_step, set_context
 
 log = logging.getLogger(__name__)
 #: Rows the packed layout is tuned for (a decode batch); any row count works.

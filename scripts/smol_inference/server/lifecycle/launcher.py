@@ -12,9 +12,9 @@ import argparse
 import logging
 import sys
 
-from .. import settings
-from ..models import check_model_exists, expand_alias, model_label
-from .config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
+from ... import settings
+from ...models import check_model_exists, expand_alias, model_label
+from ..config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
                      DEFAULT_KV_BLOCK_SIZE, DEFAULT_PAYLOAD_LIMIT, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SHUTDOWN_GRACE_S,
                      DEFAULT_WAITING_SERVED_RATIO, DTYPES, SHUTDOWN_CLOSE_S, ServerConfig)
@@ -101,7 +101,7 @@ def args_model(config: ServerConfig) -> str:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from ..app import create_app
     from .shutdown import DrainingServer
 
     config = config_from_args(args)

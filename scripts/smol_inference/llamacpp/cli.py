@@ -54,8 +54,8 @@ def _ask(url: str, question: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .llamacpp import LlamaServerConfig, environment_with_url, start_llama_server
-    from .llamacpp_build import BuildError
+    from .llama_server import LlamaServerConfig, environment_with_url, start_llama_server
+    from .build import BuildError
 
     command = shlex.split(args.run) if args.run is not None else None
     if command is not None and not command:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..stages import render_chat
-from . import structured
-from .errors import ApiError, validation
-from .openai_schemas import ChatRequest, CompletionRequest, Message
-from .schemas import GenerateParameters
+from ...stages import render_chat
+from . import structured_output
+from ..errors import ApiError, validation
+from ..api.openai_schemas import ChatRequest, CompletionRequest, Message
+from ..api.tgi_schemas import GenerateParameters
 
 #: TGI adds this to `presence_penalty` to get its `repetition_penalty` (router/src/lib.rs).
 PRESENCE_TO_REPETITION = 2.0
@@ -56,7 +56,7 @@ def message_text(index: int, message: Message) -> str | None:
     where = f"messages[{index}]"
     if message.role not in ROLES:
         raise validation(f"{where}: `role` must be one of {', '.join(ROLES)}. Given: {message.role!r}")
-    structured.check_message(index, message)
+    structured_output.check_message(index, message)
     if message.content is None:
         if message.role == "assistant" and message.tool_calls:
             return None
@@ -83,7 +83,7 @@ def template_messages(body: ChatRequest) -> list[dict[str, Any]]:
 
 def chat_prompt(tokenizer: Any, body: ChatRequest, plan: Any = None) -> str:
     """The templated prompt; 422 `template_error` when the model's template refuses the conversation.
-    `plan` (chat_tools.ChatPlan) carries the messages with the tools appended, and the tools for a
+    `plan` (tools.ChatPlan) carries the messages with the tools appended, and the tools for a
     template that renders them itself."""
     messages = plan.messages if plan is not None else template_messages(body)
     try:
@@ -114,7 +114,7 @@ def _check_common(body: ChatRequest | CompletionRequest) -> None:
 def check_chat(body: ChatRequest) -> None:
     """Refuse the chat fields that cannot be honoured (422 naming each)."""
     _check_common(body)
-    structured.check_chat(body)
+    structured_output.check_chat(body)
     if body.top_logprobs is not None and not body.logprobs:
         raise refuse("top_logprobs", "needs `logprobs`: true")
     if body.modalities not in (None, ["text"]):

@@ -18,15 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from . import chat_tools, responses, structured
-from .chat_request import chat_prompt, check_chat, check_completion, parameters, top_n
-from .errors import ApiError
-from ..stopping import RULE_OPENAI, StopStreamer
+from ..chat import structured_output, tools
+from . import response_bodies
+from ..chat.request import chat_prompt, check_chat, check_completion, parameters, top_n
+from ..errors import ApiError
+from ...stopping import RULE_OPENAI, StopStreamer
 from .openai_schemas import ChatRequest, CompletionRequest
-from .schemas import GenerateRequest
-from .service import Service, Timing
+from .tgi_schemas import GenerateRequest
+from ..service import Service, Timing
 from .tgi_routes import SSE_HEADERS, byte_offsets, generate_common, service_of, sse, token_stream
-from .validation import ValidRequest, check_parameters, validate
+from ..validation import ValidRequest, check_parameters, validate
 
 router = APIRouter()
 DONE = "[DONE]"
@@ -54,12 +55,12 @@ async def collect(service: Service, valid: ValidRequest, request: Request, timin
     return seq, ticket.top
 
 
-def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, chat_tools.ChatPlan]:
-    """The chat fields checked (chat_request.py), response_format/tools planned (chat_tools.py), the
+def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, tools.ChatPlan]:
+    """The chat fields checked (chat_request.py), response_format/tools planned (tools.py), the
     template applied, then TGI's validation; the plan's grammar goes with the request."""
     check_chat(body)
     tokenizer = service.engine.tokenizer
-    plan = chat_tools.plan_chat(body, tokenizer)
+    plan = tools.plan_chat(body, tokenizer)
     valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
                      stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
     return replace(valid, grammar=plan.grammar), plan
@@ -76,7 +77,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if plan.tools is not None:                              # the answer is a tool call
-            from .tool_answer import tool_answer
+            from ..chat.tool_answer import tool_answer
             response = await tool_answer(request, service, body, valid, permit, timing, model)
             permit = None if body.stream else permit
             return response
@@ -87,10 +88,10 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
             return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
         seq, tops = await collect(service, valid, request, timing)
         choice = {"index": 0, "message": {"role": "assistant", "content": seq.text},
-                  "logprobs": responses.chat_logprobs(seq, tops) if body.logprobs else None,
-                  "finish_reason": responses.OPENAI_FINISH[seq.finish_reason]}
-        return JSONResponse({**responses.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                             "choices": [choice], "usage": responses.usage(valid.input_length, len(seq.generated))},
+                  "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None,
+                  "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
+        return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
+                             "choices": [choice], "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                             headers=service.headers(valid, seq, timing))
     finally:
         if permit is not None:
@@ -99,7 +100,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
 
 async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing: Timing, model: str,
                       include_usage: bool, logprobs: bool) -> AsyncIterator[str]:
-    header = {**responses.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
+    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
     generated = 0
     cutter = StopStreamer(valid.stopping.stop_sequences)
     try:
@@ -114,11 +115,11 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
                                    "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}]}
             content = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
             delta = {"role": "assistant", "content": content}
-            finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
+            finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
             yield sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}],
                        "usage": None})
         if include_usage:
-            yield sse({**header, "choices": [], "usage": responses.usage(valid.input_length, generated)})
+            yield sse({**header, "choices": [], "usage": response_bodies.usage(valid.input_length, generated)})
         yield sse(DONE)
     except ApiError as exc:
         yield sse(exc.body())
@@ -138,7 +139,7 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
             service.fail(exc)
             raise exc
         checked(service, lambda: check_completion(body))
-        grammar = checked(service, lambda: structured.checked(structured.response_format_grammar(
+        grammar = checked(service, lambda: structured_output.checked(structured_output.response_format_grammar(
             body.response_format), service.engine.tokenizer))
         valids = [await service.off_loop(lambda p=p: checked(service, lambda: validate(  # off the event loop
                       p, parameters(body), service.config, service.engine.tokenizer, stream=body.stream,
@@ -154,10 +155,10 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
         results = await asyncio.gather(*(collect(service, v, request, timing, count=False) for v in valids))
         service.metrics.request_success.inc()       # one request, however many prompts
         choices = [{"index": i, "text": seq.text, "logprobs": None,
-                    "finish_reason": responses.OPENAI_FINISH[seq.finish_reason]}
+                    "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
                    for i, (seq, _) in enumerate(results)]
-        used = responses.usage(sum(v.input_length for v in valids), sum(len(s.generated) for s, _ in results))
-        return JSONResponse({**responses.openai_header(model, "cmpl"), "object": "text_completion",
+        used = response_bodies.usage(sum(v.input_length for v in valids), sum(len(s.generated) for s, _ in results))
+        return JSONResponse({**response_bodies.openai_header(model, "cmpl"), "object": "text_completion",
                              "choices": choices, "usage": used},
                             headers=service.headers(valids[0], results[0][0], timing))
     finally:
@@ -168,7 +169,7 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
 async def completion_stream(service: Service, valids: list[ValidRequest], permit: Any, timing: Timing,
                             model: str, include_usage: bool) -> AsyncIterator[str]:
     """Interleave the prompts' token streams as tokens arrive; one `[DONE]` at the end."""
-    header = {**responses.openai_header(model, "cmpl"), "object": "text_completion"}
+    header = {**response_bodies.openai_header(model, "cmpl"), "object": "text_completion"}
     merged: asyncio.Queue = asyncio.Queue()
     generated = [0] * len(valids)
 
@@ -179,7 +180,7 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
                 if tok is not None:
                     generated[index] += 1
                     # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
-                    finish = responses.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
+                    finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
                     text = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
                     await merged.put({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
             await merged.put(None)
@@ -200,7 +201,7 @@ async def completion_stream(service: Service, valids: list[ValidRequest], permit
                 yield sse({**header, "choices": [item]})
         service.metrics.request_success.inc()       # one request, however many prompts
         if include_usage:
-            used = responses.usage(sum(v.input_length for v in valids), sum(generated))
+            used = response_bodies.usage(sum(v.input_length for v in valids), sum(generated))
             yield sse({**header, "choices": [], "usage": used})
         permit.release()                            # before [DONE]: the client may send its next request at once
         yield sse(DONE)
@@ -234,7 +235,7 @@ async def chat_tokenize(request: Request, body: ChatRequest) -> Any:
     service = service_of(request)
     check_chat(body)
     check_parameters(parameters(body, top_n(body)), service.config)
-    text = chat_prompt(service.engine.tokenizer, body, chat_tools.plan_chat(body, service.engine.tokenizer))
+    text = chat_prompt(service.engine.tokenizer, body, tools.plan_chat(body, service.engine.tokenizer))
     encoding = service.engine.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     return {"tokenize_response": byte_offsets(text, encoding), "templated_text": text}
 

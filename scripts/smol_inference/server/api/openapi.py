@@ -17,9 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .api_models import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk, CompletionFinal,
+from .response_schemas import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk, CompletionFinal,
                          ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken, StreamResponse)
-from .errors import STATUS
+from ..errors import STATUS
 
 
 MODELS: list[type[BaseModel]] = [ErrorResponse, GenerateResponse, ChatTokenizeResponse, SimpleToken,

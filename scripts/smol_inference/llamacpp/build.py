@@ -13,7 +13,7 @@ and the repository:
         build-info.json                     version and flags of the build: a mismatch rebuilds
         build.log                           cmake's output
 
-    python -m smol_inference.engines.llamacpp_build      # `make llama-server`: build or say "cached"
+    python -m smol_inference.llamacpp.build      # `make llama-server`: build or say "cached"
 
 A second process asking for the same build waits on a file lock instead of building twice.
 Taught in text_generation_inference.md, "Local engines".

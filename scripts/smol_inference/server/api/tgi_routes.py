@@ -19,13 +19,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from . import responses
-from .config import KEEP_ALIVE_S
-from .engine import Sequence, TokenInfo
-from .errors import ApiError
-from .schemas import GenerateRequest
-from .service import Permit, Service, Timing
-from .validation import ValidRequest, check_parameters, validate
+from . import response_bodies
+from ..config import KEEP_ALIVE_S
+from ..engine import Sequence, TokenInfo
+from ..errors import ApiError
+from .tgi_schemas import GenerateRequest
+from ..service import Permit, Service, Timing
+from ..validation import ValidRequest, check_parameters, validate
 
 router = APIRouter()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -71,8 +71,8 @@ async def run_blocking(service: Service, valid: ValidRequest, request: Request, 
     tops = [t.top for t in tickets]
     scores = [sum(tok.logprob or 0.0 for tok in seq.generated) for seq in seqs]
     best = max(range(len(seqs)), key=scores.__getitem__)
-    others = [responses.best_of_sequence(valid, s, prompt, tops[i]) for i, s in enumerate(seqs) if i != best]
-    body = responses.generate_response(valid, seqs[best], prompt, tops[best], others or None)
+    others = [response_bodies.best_of_sequence(valid, s, prompt, tops[i]) for i, s in enumerate(seqs) if i != best]
+    body = response_bodies.generate_response(valid, seqs[best], prompt, tops[best], others or None)
     service.finish(valid, seqs[best], timing)
     return body, service.headers(valid, seqs[best], timing)
 
@@ -118,7 +118,7 @@ def tgi_stream(service: Service, valid: ValidRequest, permit: Permit, timing: Ti
                 if tok is None:
                     yield ":\n\n"
                     continue
-                yield sse(responses.stream_event(index, tok, top, seq, valid, prompt))
+                yield sse(response_bodies.stream_event(index, tok, top, seq, valid, prompt))
         except ApiError as exc:
             yield sse(exc.body())
 

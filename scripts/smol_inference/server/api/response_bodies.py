@@ -11,8 +11,8 @@ import time
 import uuid
 from typing import Any
 
-from .engine import Sequence, TokenInfo
-from .validation import ValidRequest
+from ..engine import Sequence, TokenInfo
+from ..validation import ValidRequest
 
 SYSTEM_FINGERPRINT_PREFIX = "smol-inference"
 OPENAI_FINISH = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}

@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any, Awaitable, Callable
 
-from .errors import INTERNAL
+from ..errors import INTERNAL
 
 log = logging.getLogger("smol_inference.server")
 Scope = dict[str, Any]

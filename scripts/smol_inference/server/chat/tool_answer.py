@@ -1,8 +1,8 @@
 """Answering a chat request whose output is a tool call, blocking or streamed (TGI router/src/server.rs).
 
-The generation already ran under the tool grammar (chat_tools.py). Blocking: the text is parsed into
+The generation already ran under the tool grammar (tools.py). Blocking: the text is parsed into
 `message.tool_calls`; if the model chose `no_tool`, the request is run again without tools and its text
-is the answer. Streaming: `delta.tool_calls` chunks (chat_tools.ToolDeltas), or the plain stream of the
+is the answer. Streaming: `delta.tool_calls` chunks (tools.ToolDeltas), or the plain stream of the
 second run. text_generation_inference.md, "Structured output and tool calling".
 """
 
@@ -14,18 +14,19 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from . import chat_tools, responses
-from .errors import ApiError
-from .openai_routes import DONE, chat_stream, chat_valid, checked, collect
-from .openai_schemas import ChatRequest
-from .service import Permit, Service, Timing
-from .tgi_routes import SSE_HEADERS, sse, token_stream
-from .validation import ValidRequest
+from ..api import response_bodies
+from . import tools
+from ..errors import ApiError
+from ..api.openai_routes import DONE, chat_stream, chat_valid, checked, collect
+from ..api.openai_schemas import ChatRequest
+from ..service import Permit, Service, Timing
+from ..api.tgi_routes import SSE_HEADERS, sse, token_stream
+from ..validation import ValidRequest
 
 
 def plain_request(service: Service, body: ChatRequest) -> tuple[ChatRequest, ValidRequest]:
     """The same chat without tools, validated: TGI's second generation after `no_tool`."""
-    plain = chat_tools.without_tools(body)
+    plain = tools.without_tools(body)
     valid, _plan = checked(service, lambda: chat_valid(service, plain))
     return plain, valid
 
@@ -38,22 +39,22 @@ async def tool_answer(request: Request, service: Service, body: ChatRequest, val
         events = tool_events(service, body, valid, permit, timing, model, include_usage)
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
     seq, tops = await collect(service, valid, request, timing)
-    message = checked(service, lambda: chat_tools.tool_message(seq.text))
+    message = checked(service, lambda: tools.tool_message(seq.text))
     finish = "tool_calls"
     if message is None:                                         # the model declined: answer in text
         plain, valid = plain_request(service, body)
         seq, tops = await collect(service, valid, request, timing)
-        message, finish = {"role": "assistant", "content": seq.text}, responses.OPENAI_FINISH[seq.finish_reason]
+        message, finish = {"role": "assistant", "content": seq.text}, response_bodies.OPENAI_FINISH[seq.finish_reason]
     choice = {"index": 0, "message": message, "finish_reason": finish,
-              "logprobs": responses.chat_logprobs(seq, tops) if body.logprobs else None}
-    return JSONResponse({**responses.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                         "choices": [choice], "usage": responses.usage(valid.input_length, len(seq.generated))},
+              "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None}
+    return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
+                         "choices": [choice], "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                         headers=service.headers(valid, seq, timing))
 
 
 async def tool_events(service: Service, body: ChatRequest, valid: ValidRequest, permit: Permit, timing: Timing,
                       model: str, include_usage: bool) -> AsyncIterator[str]:
-    header = {**responses.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
+    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
     generated = 0
 
     async def tokens() -> AsyncIterator[tuple[Any, Any]]:
@@ -72,14 +73,14 @@ async def tool_events(service: Service, body: ChatRequest, valid: ValidRequest, 
                                        bool(plain.logprobs)):
             yield event
 
-    state = chat_tools.ToolDeltas()
+    state = tools.ToolDeltas()
     try:
-        async for event in chat_tools.tool_stream(state, tokens(), chunk, fallback):
+        async for event in tools.tool_stream(state, tokens(), chunk, fallback):
             yield event
         if state.declined:
             return                                              # the fallback stream ended with [DONE]
         if include_usage:
-            yield sse({**header, "choices": [], "usage": responses.usage(valid.input_length, generated)})
+            yield sse({**header, "choices": [], "usage": response_bodies.usage(valid.input_length, generated)})
         yield sse(DONE)
     except ApiError as exc:
         yield sse(exc.body())

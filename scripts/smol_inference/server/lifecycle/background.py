@@ -22,9 +22,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import settings
-from .app import create_app
-from .config import SHUTDOWN_CLOSE_S, ServerConfig
+from ... import settings
+from ..app import create_app
+from ..config import SHUTDOWN_CLOSE_S, ServerConfig
 from .launcher import banner
 from .shutdown import DrainingServer
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .. import settings
 from ..real_model import real_model_gguf
-from .llamacpp_build import BuildError, ensure_llama_server, llama_server_binary
+from .build import BuildError, ensure_llama_server, llama_server_binary
 
 #: The name llama-server reports in /v1/models (the GGUF's own name otherwise).
 MODEL_ALIAS = settings.REAL_MODEL_ALIAS
@@ -80,7 +80,7 @@ class LlamaServer:
         binary = config.binary or llama_server_binary()
         if binary is None:
             raise BuildError("llama-server is not built yet: run `make llama-server` "
-                             "(or python -m smol_inference.engines.llamacpp_build)")
+                             "(or python -m smol_inference.llamacpp.build)")
         self.config = config
         self.port = config.port or _free_port(config.host)
         self.url = f"http://{config.host}:{self.port}"
