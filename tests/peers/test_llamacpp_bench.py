@@ -13,7 +13,7 @@ from pathlib import Path
 
 from llamacpp_helpers import needs_engine
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_llamacpp.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_llamacpp.py"
 
 
 def test_bench_llamacpp_smoke(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from endpoint_lessons import run_deployment_notebook, run_lesson_two
-from engine_stubs import EngineStub
+from peer_stubs import EngineStub
 from tgi_stub import StubServer
 
 from smol_inference import TINY_MODEL, AsyncTGIClient, TGIClient

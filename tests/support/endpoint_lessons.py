@@ -6,11 +6,12 @@ engine's run must show (lesson 2, "The same deployment with vLLM and SGLang").
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "tgi_deployment.ipynb"
 #: Bound on one notebook cell (the sweeps and replicas of the exercises take tens of seconds).
 NOTEBOOK_CELL_TIMEOUT_S = 300
@@ -19,6 +20,9 @@ NOTEBOOK_CELL_TIMEOUT_S = 300
 def run_lesson_two(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Every block of text_generation_inference.md against `url`: none may fail, every Python block runs or
     skips itself; returns the run's output."""
+    lesson_tests = str(ROOT / "tests" / "lessons")  # the lesson runner's subprocess lives in test_lessons.py
+    if lesson_tests not in sys.path:
+        sys.path.insert(0, lesson_tests)
     from test_lessons import PYTHON_LANGS, run_in_subprocess
 
     monkeypatch.setenv("TGI_URL", url)

@@ -24,7 +24,7 @@ from served import endpoint
 from smol_inference import settings
 from smol_inference.client import TGIClient, ValidationError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 MONITORING = DOCKER / "monitoring"
 COMPOSE_FILES = sorted(DOCKER.glob("**/compose*.yaml"))

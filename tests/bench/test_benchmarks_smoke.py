@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from smol_inference import settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "benchmarks"
 
 

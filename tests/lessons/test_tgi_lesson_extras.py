@@ -16,7 +16,7 @@ import pytest
 from served import endpoint
 from test_lessons import run_in_subprocess
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LESSON = ROOT / "text_generation_inference.md"
 
 

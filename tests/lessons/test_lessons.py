@@ -35,10 +35,13 @@ import sys
 import time
 from pathlib import Path
 
-from lesson_report import PYTHON_LANGS, BlockResult, LessonReport, _check_course
-from lesson_runner import run_lesson
+# Run as a script (one lesson per subprocess, below), this file finds the helpers in tests/support/ itself.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-ROOT = Path(__file__).resolve().parent.parent
+from lesson_report import PYTHON_LANGS, BlockResult, LessonReport, _check_course  # noqa: E402 - after the path above
+from lesson_runner import run_lesson  # noqa: E402 - after the path above
+
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
 #: Every lesson runs on each model (COURSE_MODEL): the bundled one, then the real one.
 MODELS = ["tiny-instruct", "smollm2-135m-instruct"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from engine_stub_replies import (  # noqa: F401 - example_of: re-exported
+from peer_stub_replies import (  # noqa: F401 - example_of: re-exported
     DEFAULT_MAX_TOKENS,
     MAX_MODEL_LEN,
     example_of,
@@ -31,7 +31,7 @@ from engine_stub_replies import (  # noqa: F401 - example_of: re-exported
     structured_text,
     tool_call,
 )
-from engine_stub_telemetry import BUCKETS, NAMES, STEP_S, Telemetry  # noqa: F401 - BUCKETS, STEP_S: re-exported
+from peer_stub_telemetry import BUCKETS, NAMES, STEP_S, Telemetry  # noqa: F401 - BUCKETS, STEP_S: re-exported
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest

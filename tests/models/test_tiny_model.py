@@ -10,7 +10,7 @@ import pytest
 
 from smol_inference import settings
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_tiny_model.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_tiny_model.py"
 
 
 @pytest.fixture(scope="module")

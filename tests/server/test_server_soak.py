@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import WAIT_S, start_test_server
 
-SOAK = Path(__file__).resolve().parents[1] / "benchmarks" / "soak_server.py"
+SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_server.py"
 REQUESTS, CLIENTS, MAX_CONCURRENT, MAX_NEW_TOKENS = 150, 16, 12, 8
 
 

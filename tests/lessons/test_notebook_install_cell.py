@@ -18,7 +18,7 @@ import pytest
 
 from smol_inference import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 INSTALL_END = "    install_course_package()\n"
 

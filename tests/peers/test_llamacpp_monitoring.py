@@ -20,7 +20,7 @@ from smol_inference.client import Metrics
 
 from llamacpp_helpers import llama  # noqa: F401 - the module's server fixture
 
-MONITORING = Path(__file__).resolve().parents[1] / "docker" / "monitoring"
+MONITORING = Path(__file__).resolve().parents[2] / "docker" / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "llamacpp.json"
 ALERTS = MONITORING / "prometheus" / "alerts-llamacpp.yml"
 SCRAPE = MONITORING / "prometheus" / "prometheus-llamacpp.yml"

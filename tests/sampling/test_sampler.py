@@ -226,7 +226,7 @@ def test_bench_sampler_plumbing_runs(tmp_path):
     import json
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sampler.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sampler.py"
     spec = importlib.util.spec_from_file_location("bench_sampler", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)  # type: ignore[union-attr]
