@@ -135,7 +135,7 @@ def measure(size: int, workload: str, steps: int, device: str, vocab: int) -> di
 
 
 def old_detokenize(tokenizer: Any, ids: list[int]) -> str:
-    """runner.py's previous `_token_text`: decode all generated ids again for every new token."""
+    """engine/engine.py's previous `_token_text`: decode all generated ids again for every new token."""
     text = ""
     for n in range(1, len(ids) + 1):
         full = tokenizer.decode(ids[:n], skip_special_tokens=True)

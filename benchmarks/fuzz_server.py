@@ -1,6 +1,6 @@
 """The longer schemathesis run against the course server (benchmarks/README.md, "Robustness").
 
-Runs tests/test_server_fuzz.py (the same checks CI runs: no 5xx, every status, content type and
+Runs tests/server/test_server_fuzz.py (the same checks CI runs: no 5xx, every status, content type and
 body as the server's own /api-doc/openapi.json documents them, bodies the document forbids
 refused, and bodies with a lone surrogate such as "\\ud800" spliced into one string answered 422) with
 more examples per route and mode, and writes a JSON summary: requests sent per route, statuses

@@ -34,7 +34,7 @@ except for comments: comments may be translated. Before comparing, comments are 
 scanner), trailing whitespace is dropped and lines left empty are skipped. Blocks in other languages
 (``text``, ``json``, untagged, ...) must be byte-identical. The one other difference allowed in
 code is the language the exercises speak, ``exercises(..., language="en")`` / ``language="zh"``.
-The ``<!-- no-run: reason -->`` markers (tests/test_lessons.py) must also match between twins.
+The ``<!-- no-run: reason -->`` markers (tests/lessons/test_lessons.py) must also match between twins.
 
 Anchors and links.  Headings carry stable ASCII anchors written as an HTML anchor on the line(s)
 before the heading, identical in both languages::

@@ -1,7 +1,7 @@
 """The chat UI (`smol-inference chat-ui`), end to end: course server -> Gradio -> headless Chromium.
 
 Everything listens on 127.0.0.1 free ports; the course server is the one the test session shares
-(tests/served.py), or $TGI_URL. The browser test needs Debian's chromium
+(tests/support/served.py), or $TGI_URL. The browser test needs Debian's chromium
 (`apt-get install -y chromium`) and Python Playwright (a pip package; `playwright install` is never
 run: the system browser is used). Without chromium that one test is skipped and says why.
 text_generation_inference.md, "A chat UI in the browser".
@@ -89,7 +89,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def course_server() -> str:
-    """$TGI_URL, else the course server shared by the test session (tests/served.py, bundled model)."""
+    """$TGI_URL, else the course server shared by the test session (tests/support/served.py, bundled model)."""
     return endpoint()
 
 

@@ -1,8 +1,8 @@
 """smol_inference.client against the real endpoint: info, generate, chat, typed errors, metrics, async.
 
 The endpoint is $TGI_URL when set (real TGI via `make test-docker`), else the course server started
-on 127.0.0.1 (tests/served.py). Units are in tests/test_client_units.py, scripted failures on a stub
-in tests/test_client_stub.py. Every loop is bounded by retries or a timeout.
+on 127.0.0.1 (tests/support/served.py). Units are in tests/client/test_client_units.py, scripted failures on a stub
+in tests/client/test_client_stub.py. Every loop is bounded by retries or a timeout.
 """
 
 from __future__ import annotations

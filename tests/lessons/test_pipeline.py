@@ -178,7 +178,7 @@ def test_bad_prompts_are_value_errors(generator):
         check_prompt(generator, "word " * 600, make_params())
 
 
-# --- the contracts of issue 10: stop rule, prefill, seeds per row, length first ---------------
+# --- the generation contracts: stop rule, prefill, seeds per row, length first ---------------
 
 SUM = "What is 7 plus 5?"  # the bundled model answers "7 plus 5 is 12."
 

@@ -1,9 +1,9 @@
 """Lesson 2 runs unchanged against an endpoint named by TGI_URL, and leaves that endpoint running.
 
-tests/test_lessons.py runs text_generation_inference.md the way CI does (TGI_URL unset: the lesson
+tests/lessons/test_lessons.py runs text_generation_inference.md the way CI does (TGI_URL unset: the lesson
 starts and stops its own course server). This test runs it again the way a learner with a real TGI
 deployment would: TGI_URL names a server that is already up (the course server the test session
-shares, tests/served.py, or the real one when TGI_URL is set for `make test-docker`), so the first
+shares, tests/support/served.py, or the real one when TGI_URL is set for `make test-docker`), so the first
 block must use it and the last block must not stop it. text_generation_inference.md, "The course server".
 """
 

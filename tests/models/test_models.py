@@ -63,7 +63,7 @@ def test_unreachable_hub_falls_back_to_the_real_model_then_the_bundled_one(monke
 
 
 def test_model_choice_leaves_huggingface_hub_online(monkeypatch, no_wheel):
-    """Issue 10 item 9: picking the offline model must not switch huggingface_hub offline."""
+    """Picking the offline model must not switch huggingface_hub offline."""
     import huggingface_hub.constants
 
     monkeypatch.delenv(settings.ENV_COURSE_MODEL, raising=False)

@@ -1,6 +1,6 @@
 """The OpenAI-API paths lesson 2 teaches, on whatever answers at the endpoint: chat, streaming, usage, errors.
 
-Engine-neutral on purpose: the main pytest pass runs them against the course server (tests/served.py),
+Engine-neutral on purpose: the main pytest pass runs them against the course server (tests/support/served.py),
 and `make test-llamacpp` runs them again against llama.cpp's server through TGI_URL, so a misreading
 of the OpenAI API shared by the course server and these tests shows up on the real engine. Assertions
 follow OpenAI's API reference ("Chat Completions": `usage`, `finish_reason`, `stream_options.include_usage`

@@ -1,6 +1,6 @@
 """Monitoring llama.cpp (docker/monitoring): the dashboard and alerts query only what llama-server exports.
 
-promtool validates the scrape config and the rules in tests/test_docker_files.py (its globs pick up
+promtool validates the scrape config and the rules in tests/course_checks/test_docker_files.py (its globs pick up
 prometheus-llamacpp.yml and alerts-llamacpp.yml); here the names are checked against a live scrape of
 the real server after real requests, and the scrape itself is linted by `promtool check metrics`.
 """

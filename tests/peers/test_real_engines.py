@@ -2,7 +2,7 @@
 
 With TGI_URL at a vLLM or SGLang server the client still finds the model and its limits, reads the load
 gauges under the engine's own names, and TGI-only calls fail in a way the lesson can test for. Servers
-are tests/engine_stubs.py (exactly the engines' documented routes) and tests/tgi_stub.py.
+are tests/support/peer_stubs.py (exactly the engines' documented routes) and tests/support/tgi_stub.py.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def test_greedy_batch_takes_argmax_and_reports_the_raw_distribution():
 
 
 def test_logprobs_do_not_depend_on_sampling_parameters():
-    """top_p 0.3 used to report 0.0 for the chosen token and null (-inf) for the rest (issue 10, item 5)."""
+    """top_p 0.3 used to report 0.0 for the chosen token and null (-inf) for the rest; now the raw distribution."""
     logits = torch.randn(1, VOCAB, generator=torch.Generator().manual_seed(1))
     plain = sample_batch(logits, [make(top_n=5)])
     truncated = sample_batch(logits, [make(top_n=5, do_sample=True, top_p=0.3, temperature=0.5, seed=1)])

@@ -1,4 +1,4 @@
-"""The contracts of issue 10 on the course server, each with the value its source names.
+"""The course server's request and answer contracts, each with the value its source names.
 
 OpenAI fields honoured, mapped as TGI maps them (router/src/lib.rs) or refused by name; OpenAI's
 message rules; a final assistant message continued (TGI PR #2733); TGI's error prefixes; the two
@@ -78,7 +78,7 @@ def test_completion_fields_that_cannot_be_honoured_are_refused_by_name(http, ext
 
 @pytest.mark.parametrize("field", ["functions", "function_call"])
 def test_deprecated_function_fields_are_refused_in_one_place(http, field):
-    """`tools`, `tool_choice`, `tool_prompt` and `response_format` are honoured (tests/test_tool_calling.py)."""
+    """`tools`, `tool_choice`, `tool_prompt` and `response_format` are honoured (tests/server/test_tool_calling.py)."""
     value = "auto" if field == "function_call" else [{"name": "f"}]
     error = http.post("/v1/chat/completions", json={**GREEDY, field: value}).json()["error"]
     assert f"`{field}` is not supported" in error

@@ -1,4 +1,4 @@
-"""Log-probabilities are real numbers on every route (issue 10, item 5): the raw model distribution,
+"""Log-probabilities are real numbers on every route: the raw model distribution,
 whatever top_p, temperature or top_k truncated before the draw (sampling/sampler.py)."""
 
 from __future__ import annotations

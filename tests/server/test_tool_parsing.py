@@ -1,4 +1,4 @@
-"""tool_calls.py / chat_tools.py without a model: TGI's tool grammar, parsing, and streamed deltas."""
+"""chat/tool_calls.py / chat/tools.py without a model: TGI's tool grammar, parsing, and streamed deltas."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Lesson 2 and its notebook run top to bottom with TGI_URL at another engine (llama.cpp, "a vLLM").
 
-Shared by tests/test_llamacpp_lesson.py and tests/test_real_engines.py; each test then asserts what that
+Shared by tests/peers/test_llamacpp_lesson.py and tests/peers/test_real_engines.py; each test then asserts what that
 engine's run must show (lesson 2, "The same deployment with vLLM and SGLang").
 """
 

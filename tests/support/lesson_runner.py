@@ -1,7 +1,7 @@
-"""Running one lesson (in its own subprocess, see tests/test_lessons.py): its blocks in order, a JSON report.
+"""Running one lesson (in its own subprocess, see tests/lessons/test_lessons.py): its blocks in order, a JSON report.
 
 ``python`` blocks run in order in one namespace; a block marked ``<!-- no-run: reason -->`` is skipped
-with its reason; shell blocks go to tests/lesson_shell.py. The first failing block stops the file.
+with its reason; shell blocks go to tests/support/lesson_shell.py. The first failing block stops the file.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the engine stubs answer (tests/engine_stubs.py): token budgets, schema instances, tool calls, SSE.
+"""What the engine stubs answer (tests/support/peer_stubs.py): token budgets, schema instances, tool calls, SSE.
 
 Structured outputs and tool calls, which both engines document on the chat route (`response_format`
 json_schema, `tools` with `tool_choice` "required" or a named function), answer a fixed instance of the

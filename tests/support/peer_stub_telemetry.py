@@ -1,4 +1,4 @@
-"""The engine stubs' Prometheus metrics (tests/engine_stubs.py): vLLM's or SGLang's names, real objects.
+"""The engine stubs' Prometheus metrics (tests/support/peer_stubs.py): vLLM's or SGLang's names, real objects.
 
 Replies are canned words (" w0 w1 ..."), one every STEP_S, counted as running requests while they
 flow, so the load gauges and latency histograms move with real concurrency.

@@ -12,9 +12,9 @@ docs and sources; anything else answers FastAPI's 404 `{"detail": "Not Found"}` 
   (`sglang:*`, as with `--enable-metrics`); POST /generate (its own body: `text`, `sampling_params`),
   /v1/chat/completions, /v1/completions.
 
-Replies are canned words (tests/engine_stub_telemetry.py, which also holds the real prometheus_client
+Replies are canned words (tests/support/peer_stub_telemetry.py, which also holds the real prometheus_client
 gauges and histograms); structured outputs and tool calls answer a fixed instance of the schema
-(tests/engine_stub_replies.py, `example_of`).
+(tests/support/peer_stub_replies.py, `example_of`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Helpers for the course-server tests that are not fixtures: a slow test model, a subprocess server.
 
-`python tests/server_helpers.py STEP_S serve [FLAGS]` runs the real `smol-inference serve` (launcher,
+`python tests/support/server_helpers.py STEP_S serve [FLAGS]` runs the real `smol-inference serve` (launcher,
 signals, uvicorn) with the bundled model wrapped in `SlowNoEosModel`, so a subprocess can hold a
-stream open for a known time (tests/test_server_shutdown.py).
+stream open for a known time (tests/server/test_server_shutdown.py).
 """
 
 from __future__ import annotations

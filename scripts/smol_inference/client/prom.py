@@ -4,7 +4,7 @@
 rank q * count falls and interpolate linearly inside it; a rank in the +Inf bucket answers the largest
 finite bound. TGI has no time-to-first-token metric; its Grafana dashboard derives it from the queue and
 prefill histograms (TGI's assets/tgi_grafana.json). vLLM and SGLang export TTFT and load gauges under
-their own names (engines.py); `load()` and `time_to_first_token()` read whichever the scrape holds.
+their own names (server_kinds.py); `load()` and `time_to_first_token()` read whichever the scrape holds.
 Taught in text_generation_inference.md, "Monitoring".
 """
 

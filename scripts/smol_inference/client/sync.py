@@ -3,7 +3,7 @@
 Generation goes through `huggingface_hub.InferenceClient` (TGI's `POST /` and `/v1/chat/completions`,
 huggingface_hub's `InferenceClient.text_generation`/`chat_completion`); `/health`, `/info`, `/v1/models`
 and `/metrics` are plain httpx GETs, since InferenceClient's health_check() does not work on a plain URL.
-On vLLM and SGLang, which have no `/info`, `info()` reads `/v1/models` instead (engines.py). Every call
+On vLLM and SGLang, which have no `/info`, `info()` reads `/v1/models` instead (server_kinds.py). Every call
 maps errors to the typed exceptions of `errors.py` and retries 429/503/no-connection (`retry.py`).
 Taught in text_generation_inference.md, "Consuming the endpoint from Python".
 """
@@ -101,7 +101,7 @@ class TGIClient:
         """`GET /info`: model_id, max_input_tokens, max_total_tokens, max_concurrent_requests, ...
 
         Where `/info` is missing (vLLM, SGLang): model_id and max_total_tokens from `/v1/models`, SGLang's
-        `/get_model_info` fields, and `engine` ("vllm", "sglang" or "openai"); see engines.py.
+        `/get_model_info` fields, and `engine` ("vllm", "sglang" or "openai"); see server_kinds.py.
         """
         try:
             return self._get("/info").json()

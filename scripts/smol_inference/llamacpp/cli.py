@@ -3,7 +3,7 @@
     smol-inference llama-server                    # build if needed, serve on a free port until Ctrl-C
     smol-inference llama-server --port 8081        # a fixed port
     smol-inference llama-server --check            # start, ask one question, stop (a smoke test)
-    smol-inference llama-server --run 'pytest tests/test_client.py'   # TGI_URL set for the command
+    smol-inference llama-server --run 'pytest tests/client/test_client.py'   # TGI_URL set for the command
 
 Taught in text_generation_inference.md, "Local engines".
 """
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     command = shlex.split(args.run) if args.run is not None else None
     if command is not None and not command:
-        raise ValueError("--run needs a command, e.g. --run 'pytest tests/test_client.py'")
+        raise ValueError("--run needs a command, e.g. --run 'pytest tests/client/test_client.py'")
     config = LlamaServerConfig(model=args.model, port=args.port, slots=args.slots, ctx_per_slot=args.ctx_per_slot,
                                threads=args.threads, extra_args=shlex.split(args.server_args))
     try:

@@ -142,7 +142,7 @@ def _add_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
-        """A bug: answered in TGI's shape without a traceback (middleware.py logs it with one)."""
+        """A bug: answered in TGI's shape without a traceback (api/middleware.py logs it with one)."""
         return JSONResponse({"error": INTERNAL, "error_type": "internal"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)

@@ -119,7 +119,7 @@ class ServerConfig:
     #: No reuse of cached prompt blocks (vLLM: --no-enable-prefix-caching; TGI: PREFIX_CACHING=0).
     disable_prefix_caching: bool = field(default_factory=lambda: env_disables("PREFIX_CACHING"))
     kv_block_size: int = DEFAULT_KV_BLOCK_SIZE
-    #: CPU: torch's default GEMM instead of oneDNN with the weights packed once at start (packed_linear.py).
+    #: CPU: torch's default GEMM instead of oneDNN with the weights packed once at start (engine/packed_linear.py).
     disable_packed_weights: bool = False
     #: Decode batch sizes replayed as CUDA graphs (TGI's --cuda-graphs); None: powers of two, (): none.
     cuda_graphs: tuple[int, ...] | None = None

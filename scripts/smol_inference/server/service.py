@@ -123,7 +123,7 @@ class Service:
         self.engine, self.config, self.metrics = engine, config, metrics
         self.limiter = Limiter(config.max_concurrent_requests)
         self.ready = False
-        self.draining = False                 # set by shutdown.py on SIGTERM: admit nothing new
+        self.draining = False                 # set by lifecycle/shutdown.py on SIGTERM: admit nothing new
         # TGI's --validation-workers: tokenising a 2 MB body must not block the event loop.
         self.validators = ThreadPoolExecutor(DEFAULT_VALIDATION_WORKERS, thread_name_prefix="smol-validation")
         self.pump: EventPump | None = None

@@ -1,6 +1,6 @@
 """The OpenAI-compatible routes TGI also serves: `/v1/chat/completions`, `/v1/completions`, `/v1/models`.
 
-Fields map onto TGI's generate parameters as TGI's router maps them (chat_request.py); eos_token is
+Fields map onto TGI's generate parameters as TGI's router maps them (chat/request.py); eos_token is
 reported as "stop"; streams end with `data: [DONE]`. Stop strings follow OpenAI's rule, streaming
 included (smol_inference/stopping.py). A multi-prompt completion is one request in the metrics. Shapes per
 TGI's docs/openapi.json. text_generation_inference.md, "OpenAI-compatible API".
@@ -56,7 +56,7 @@ async def collect(service: Service, valid: ValidRequest, request: Request, timin
 
 
 def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, tools.ChatPlan]:
-    """The chat fields checked (chat_request.py), response_format/tools planned (tools.py), the
+    """The chat fields checked (chat/request.py), response_format/tools planned (chat/tools.py), the
     template applied, then TGI's validation; the plan's grammar goes with the request."""
     check_chat(body)
     tokenizer = service.engine.tokenizer

@@ -4,8 +4,8 @@ that the course server takes, and nothing else.
 Field names and types follow OpenAI's API reference (`CreateChatCompletionRequest`,
 `CreateCompletionRequest`) and TGI's router (router/src/lib.rs, `ChatRequest`, `CompletionRequest`),
 and TGI's docs/openapi.json (`ChatRequest`). Each field is honoured, mapped as
-TGI maps it (chat_request.py), or refused with a 422 that names it: an unknown field fails parsing
-(`extra="forbid"`), a known one the server cannot honour fails in chat_request.py. The rules on
+TGI maps it (chat/request.py), or refused with a 422 that names it: an unknown field fails parsing
+(`extra="forbid"`), a known one the server cannot honour fails in chat/request.py. The rules on
 messages (roles, content per role, content-part types) are checked there too, with one message per
 rule. text_generation_inference.md, "OpenAI-compatible API" and "Validation".
 """
@@ -20,13 +20,13 @@ from .tgi_schemas import MAX_SEED, _Body, _Request, doc_range
 
 
 class Message(_Body):
-    """One chat message as OpenAI sends it; chat_request.check_messages applies OpenAI's rules."""
+    """One chat message as OpenAI sends it; chat/request.py's check_messages applies OpenAI's rules."""
 
     role: str
     content: str | list[dict[str, Any]] | None = None
     name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None      # assistant turns that called tools (structured.py)
-    tool_call_id: str | None = None                      # tool results (structured.py)
+    tool_calls: list[dict[str, Any]] | None = None      # assistant turns that called tools (chat/structured_output.py)
+    tool_call_id: str | None = None                      # tool results (chat/structured_output.py)
 
 
 class StreamOptions(_Body):
@@ -61,7 +61,7 @@ class ChatRequest(_OpenAIBody):
     logprobs: bool | None = None
     top_logprobs: int | None = doc_range(minimum=0)
     modalities: list[str] | None = None
-    # Structured output and tools: refused or honoured in structured.py, the one place that reads them.
+    # Structured output and tools: refused or honoured in chat/structured_output.py, the one place that reads them.
     tools: list[dict[str, Any]] | None = Field(default=None, description=(
         'Functions the model may call (OpenAI): [{"type": "function", "function": {"name", "description", '
         '"parameters": <JSON Schema>}}]. The answer is `message.tool_calls` (streamed as `delta.tool_calls`).'))
@@ -71,7 +71,7 @@ class ChatRequest(_OpenAIBody):
     tool_prompt: str | None = Field(default=None, description=(
         "TGI: text appended after the tools in the last message (default: TGI's tool prompt)."))
     parallel_tool_calls: bool | None = None              # accepted: at most one call is made per answer
-    functions: list[dict[str, Any]] | None = None        # OpenAI's deprecated form: refused (structured.py)
+    functions: list[dict[str, Any]] | None = None        # OpenAI's deprecated form: refused (chat/structured_output.py)
     function_call: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = Field(default=None, description=(
         'OpenAI {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}, '

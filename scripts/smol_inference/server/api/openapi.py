@@ -1,11 +1,11 @@
 """The OpenAPI document the server publishes at /api-doc/openapi.json: its routes, bodies and every answer.
 
 TGI publishes its spec at the same path (docs/openapi.json in its repository); the response shapes
-(api_models.py) follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
-`CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from schemas.py but not
+(api/response_schemas.py) follow that file's `GenerateResponse`, `Details`, `Token`, `Info`, `ChatCompletion`,
+`CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from api/tgi_schemas.py but not
 what the routes return (they build JSONResponse/StreamingResponse themselves) and it documents a
 422 shape the server never sends; `build` fixes both so that a schema-driven fuzzer (schemathesis,
-tests/test_server_fuzz.py) can hold every answer to the document. text_generation_inference.md, "The API".
+tests/server/test_server_fuzz.py) can hold every answer to the document. text_generation_inference.md, "The API".
 """
 
 from __future__ import annotations

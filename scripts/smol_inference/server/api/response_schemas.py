@@ -1,8 +1,8 @@
-"""The JSON bodies the course server answers, as pydantic models: documentation for openapi.py only.
+"""The JSON bodies the course server answers, as pydantic models: documentation for api/openapi.py only.
 
 Field for field TGI's schemas in TGI's docs/openapi.json (`ErrorResponse`,
 `GenerateResponse`, `Details`, `Token`, `StreamResponse`, `Info`, `ChatCompletion(Chunk)`,
-`CompletionFinal`, `Chunk`); responses.py builds the real bodies. text_generation_inference.md, "The API".
+`CompletionFinal`, `Chunk`); api/response_bodies.py builds the real bodies. text_generation_inference.md, "The API".
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ class ChatPlan:
 
 
 def template_messages(body: Any) -> list[dict[str, Any]]:
-    """The conversation checked by chat_request.py; an assistant turn that only called tools shows its
+    """The conversation checked by chat/request.py; an assistant turn that only called tools shows its
     calls as JSON text (templates without tool support render `content` only)."""
     from .request import template_messages as checked_messages
 

@@ -1,8 +1,8 @@
 """The course server's engine, split like nano-vllm's: one file per concern.
 
-queue.py (waiting requests) -> scheduler.py (decode tokens + prompt chunks per step) -> block_table.py
+queue.py (waiting requests) -> scheduler.py (decode tokens + prompt chunks per step) -> block_manager.py
 and block_pool.py (paged KV cache, prefix caching) -> model_runner.py + attention.py (one packed
-forward, paged attention) -> ../sampling/ (next tokens) -> detokenizer.py (text) -> runner.py (the
+forward, paged attention) -> ../sampling/ (next tokens) -> detokenizer.py (text) -> engine.py (the
 model thread tying them together). sequence.py holds a request's parameters and state.
 text_generation_inference.md, "Inside the server".
 """

@@ -85,7 +85,7 @@ class Sequence:
     grammar: Any = None                        # sampling/grammar.py GrammarState, or None
     detokenizer: Any = None                    # IncrementalDetokenizer, created at admission
     deadline: float = float("inf")             # time.perf_counter() after which the request fails
-    # --- paged KV cache (block_table.py) ---
+    # --- paged KV cache (block_manager.py) ---
     token_ids: list[int] = field(default_factory=list)      # prompt + generated ids
     block_table: list[int] = field(default_factory=list)    # pool block of tokens [i*bs, (i+1)*bs)
     block_keys: list[int] = field(default_factory=list)     # prefix-cache keys of the full blocks

@@ -59,7 +59,7 @@ class ServerHandle:
 
     def drain(self, timeout_s: float = settings.SERVER_START_TIMEOUT_S) -> None:
         """What SIGTERM does to `smol-inference serve`: 503 for new requests, admitted ones finish
-        (at most `config.shutdown_grace_seconds`), then stop (shutdown.py)."""
+        (at most `config.shutdown_grace_seconds`), then stop (lifecycle/shutdown.py)."""
         self._server.drain()
         self._thread.join(timeout_s)
 
