@@ -1,7 +1,8 @@
-"""Course quality gates: bilingual parity, staleness, links, notebook hygiene, secrets, glossary.
+"""Course quality gates: bilingual parity, staleness, links, repository paths, notebook hygiene, secrets,
+glossary.
 
-A package, one module per check (parity.py, links.py, addresses.py, notebooks.py, secret_scan.py,
-glossary.py; cli.py runs them). Run it from anywhere (``make test`` runs it first; ``make check`` runs
+A package, one module per check (parity.py, links.py, repo_paths.py, addresses.py, notebooks.py,
+secret_scan.py, glossary.py; cli.py runs them). Run it from anywhere (``make test`` runs it first; ``make check`` runs
 only it)::
 
     python scripts/check_course.py                     # full report, exit 1 on any error
@@ -49,6 +50,11 @@ Chinese file must use explicit anchors). The ordered list of explicit anchors mu
 twins. In the lessons (root ``*.md`` other than README) an h2/h3 heading without an explicit anchor
 gets a warning (the title and "Contents" need none). Every relative link (Markdown ``[t](path)``, reference definitions, HTML ``href``/``src``)
 in every Markdown file and notebook must point at a file or folder that exists.
+
+Repository paths.  Every path a lesson (root ``*.md``, English and Chinese; not TERMINOLOGY.md) names
+under scripts/, tests/, benchmarks/, docker/ or notebooks/, in prose, code spans or code blocks, is a
+file or folder of the course (a ``*`` pattern matches at least one file): a moved file leaves no
+stale path behind.
 
 Course addresses.  Every Colab link (README exercise tables, lessons, notebooks) is
 ``settings.COLAB_BASE_URL + "/" + notebook path`` (scripts/smol_inference/settings.py, built from

@@ -15,11 +15,13 @@ from .links import check_links, course_files
 from .notebooks import check_notebook
 from .parity import check_pair, check_parity
 from .paths import en_twin, rel
+from .repo_paths import check_repo_paths
 from .report import Report
 from .secret_scan import check_secrets
 
-DESCRIPTION = ("Course quality gates: bilingual parity, staleness, links, notebook hygiene and exercise layout, "
-               "secrets, glossary (scripts/check_course/__init__.py explains every rule).")
+DESCRIPTION = ("Course quality gates: bilingual parity, staleness, links, repository paths named in lessons, "
+               "notebook hygiene and exercise layout, secrets, glossary "
+               "(scripts/check_course/__init__.py explains every rule).")
 
 
 def run_checks(root: Path = ROOT) -> Report:
@@ -27,6 +29,7 @@ def run_checks(root: Path = ROOT) -> Report:
     files = course_files(root)
     check_parity(root, report)
     check_links(root, files, report)
+    check_repo_paths(root, files, report)
     check_course_addresses(root, files, report, course_settings())
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         check_notebook(nb, root, report)
