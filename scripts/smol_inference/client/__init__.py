@@ -1,7 +1,8 @@
 """The lesson-2 client for TGI-compatible servers (text_generation_inference.md, "Consuming the endpoint").
 
 `TGIClient` / `AsyncTGIClient` wrap huggingface_hub's InferenceClient with readiness polling, parsed
-metrics, typed errors and bounded retries. Modules: sync.py, aio.py, errors.py, retry.py, prom.py.
+metrics, typed errors and bounded retries. Modules: core.py (what both share), sync.py, aio.py, errors.py,
+retry.py, prom.py.
 """
 
 from __future__ import annotations

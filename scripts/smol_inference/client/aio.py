@@ -1,6 +1,6 @@
 """`AsyncTGIClient`: the asyncio twin of `TGIClient`, on `huggingface_hub.AsyncInferenceClient`.
 
-Same methods, same errors, same retries (see sync.py); use it to run many requests at once, as the
+Same methods, same errors, same retries (see sync.py), built on the same core (core.py); use it to run many requests at once, as the
 load generator and the lesson's concurrency exercise do.
 Taught in text_generation_inference.md, "Consuming the endpoint from Python".
 """
@@ -8,7 +8,6 @@ Taught in text_generation_inference.md, "Consuming the endpoint from Python".
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,35 +22,53 @@ from huggingface_hub.inference._generated.types import (
 
 from .. import settings
 from . import structured
-from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
-from .server_kinds import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
-from .errors import TGIError, UnavailableError, from_response, translate
-from .offline import allow_own_endpoints
+from ._common import chat_delta
+from .core import (
+    HEALTH_ROUTE,
+    METRICS_ROUTE,
+    ClientCore,
+    Plan,
+    ReadinessPoll,
+    chat_params,
+    checked,
+    generate_params,
+    info_plan,
+    served_model_plan,
+    typed_stream_errors,
+)
+from .server_kinds import TGI
 from .prom import Metrics
 from .retry import RetryPolicy, acall_with_retries
 
 
-class AsyncTGIClient:
+class AsyncTGIClient(ClientCore):
     """`async with AsyncTGIClient(url) as client: out = await client.generate("...")`."""
 
     def __init__(self, base_url: str | None = None, *, api_key: str | None = None,
                  timeout: float | None = settings.CLIENT_TIMEOUT_S, retry: RetryPolicy | None = None) -> None:
-        self.base_url = resolve_base_url(base_url)
-        self.timeout = check_timeout(timeout)
-        self.retry = retry if retry is not None else RetryPolicy()
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=auth_headers(api_key))
-        allow_own_endpoints()  # HF_HUB_OFFLINE blocks the Hub, not the server you point at
-        self.hub = AsyncInferenceClient(base_url=self.base_url, api_key=api_key or "-", timeout=timeout)
-        self._model: str | None = None
+        super().__init__(base_url, api_key, timeout, retry)
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=self._headers)
+        self.hub = AsyncInferenceClient(base_url=self.base_url, api_key=self._hub_key, timeout=timeout)
 
     async def _get(self, path: str) -> httpx.Response:
         async def once() -> httpx.Response:
-            response = await self._http.get(path)
-            if response.status_code >= 400:
-                raise from_response(response)
-            return response
+            return checked(await self._http.get(path))
 
         return await acall_with_retries(once, self.retry)
+
+    async def _follow(self, plan: Plan) -> Any:
+        """Run a plan of core.py, as TGIClient._follow does, awaiting each GET."""
+        try:
+            path = next(plan)
+            while True:
+                try:
+                    payload = (await self._get(path)).json()
+                except Exception as exc:  # noqa: BLE001 - the plan decides: handled, or raised from it
+                    path = plan.throw(exc)
+                else:
+                    path = plan.send(payload)
+        except StopIteration as done:
+            return done.value
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -63,46 +80,28 @@ class AsyncTGIClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        return f"AsyncTGIClient({self.base_url!r})"
-
     async def health(self) -> bool:
+        """True when `GET /health` answers 200 now (no retries)."""
         try:
-            return (await self._http.get("/health")).status_code == 200
+            return (await self._http.get(HEALTH_ROUTE)).status_code == 200
         except httpx.HTTPError:
             return False
 
     async def wait_until_ready(self, timeout: float = settings.CLIENT_READY_TIMEOUT_S,
                                interval: float = settings.CLIENT_READY_POLL_S) -> float:
-        start = time.monotonic()
-        deadline = start + check_timeout(timeout)
-        last = "no answer"
+        """Poll `/health` until it answers 200; return the seconds waited, or raise UnavailableError."""
+        poll = ReadinessPoll(self.base_url, timeout, interval)
         while True:
             try:
-                response = await self._http.get("/health", timeout=min(5.0, max(0.1, deadline - time.monotonic())))
-                if response.status_code == 200:
-                    return time.monotonic() - start
-                last = f"HTTP {response.status_code}"
+                if poll.ready((await self._http.get(HEALTH_ROUTE, timeout=poll.probe_timeout())).status_code):
+                    return poll.waited()
             except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            if time.monotonic() + interval > deadline:
-                raise UnavailableError(f"{self.base_url} not ready after {timeout:.0f} s (last: {last})",
-                                       error_type="not_ready")
-            await asyncio.sleep(interval)
+                poll.failed(exc)
+            await asyncio.sleep(poll.pause())
 
     async def info(self) -> dict[str, Any]:
         """`GET /info`, or on vLLM and SGLang the same keys from `/v1/models` (see TGIClient.info)."""
-        try:
-            return (await self._get("/info")).json()
-        except TGIError as exc:
-            if exc.status not in MISSING_ROUTE_STATUSES:
-                raise
-        info = info_from_listing((await self._get(MODELS_ROUTE)).json())
-        try:
-            return merge_sglang_info(info, (await self._get(SGLANG_INFO_ROUTE)).json())
-        except TGIError as exc:
-            if exc.status not in MISSING_ROUTE_STATUSES:
-                raise
+        info: dict[str, Any] = await self._follow(info_plan())
         return info
 
     async def engine(self) -> str:
@@ -110,41 +109,35 @@ class AsyncTGIClient:
         return str((await self.info()).get("engine", TGI))
 
     async def speaks_tgi(self) -> bool:
+        """True when TGI's own routes (`/generate`, `POST /`, `tgi_*` metrics) exist at this URL."""
         return await self.engine() == TGI
 
     async def served_model(self) -> str:
+        """The model id to put in chat requests: `/v1/models`, else `/info`, else "tgi"."""
         if self._model is None:
-            for path, read in (("/v1/models", model_from_listing), ("/info", lambda p: p.get("model_id"))):
-                try:
-                    self._model = read((await self._get(path)).json())
-                except Exception:  # noqa: BLE001 - any failure means "ask the next route"
-                    self._model = None
-                if self._model:
-                    break
-            self._model = self._model or FALLBACK_MODEL
+            self._model = str(await self._follow(served_model_plan()))
         return self._model
 
     async def metrics(self) -> Metrics:
-        return Metrics.parse((await self._get("/metrics")).text)
+        """`GET /metrics`, parsed (see TGIClient.metrics)."""
+        return Metrics.parse((await self._get(METRICS_ROUTE)).text)
 
     async def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
-        params["details"] = True  # always: the typed result carries details
+        """TGI text generation; `.generated_text` and `.details` (tokens, finish_reason, seed)."""
+        params = generate_params(params)
         return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
 
     async def stream_events(self, prompt: str, **params: Any) -> AsyncIterator[TextGenerationStreamOutput]:
-        params["details"] = True  # always: the typed result carries details
+        """Every streamed event; the last one has `generated_text` and `details`."""
+        params = generate_params(params)
         events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
                                           self.retry)
-        try:
+        with typed_stream_errors():
             async for event in events:
                 yield event
-        except Exception as exc:  # noqa: BLE001
-            error = translate(exc)
-            if error is None or error is exc:
-                raise
-            raise error from exc
 
     async def stream(self, prompt: str, **params: Any) -> AsyncIterator[TextGenerationStreamOutputToken]:
+        """The generated tokens one by one (`.text`, `.id`, `.logprob`), special tokens left out."""
         async for event in self.stream_events(prompt, **params):
             if not event.token.special:
                 yield event.token
@@ -162,20 +155,17 @@ class AsyncTGIClient:
         return structured.parse(out.choices[0].message.content, schema)
 
     async def chat(self, messages: list[dict[str, Any]], **params: Any) -> ChatCompletionOutput:
-        params.setdefault("model", await self.served_model())
+        """OpenAI chat completion (`/v1/chat/completions`): `.choices[0].message.content`, `.usage`."""
+        params = chat_params(params, await self.served_model())
         return await acall_with_retries(lambda: self.hub.chat_completion(messages, **params), self.retry)
 
     async def chat_stream(self, messages: list[dict[str, Any]], **params: Any) -> AsyncIterator[str]:
-        params.setdefault("model", await self.served_model())
+        """The reply's text pieces as they arrive."""
+        params = chat_params(params, await self.served_model())
         chunks = await acall_with_retries(lambda: self.hub.chat_completion(messages, stream=True, **params),
                                           self.retry)
-        try:
+        with typed_stream_errors():
             async for chunk in chunks:
                 piece = chat_delta(chunk)
                 if piece:
                     yield piece
-        except Exception as exc:  # noqa: BLE001
-            error = translate(exc)
-            if error is None or error is exc:
-                raise
-            raise error from exc
