@@ -6,13 +6,14 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .config import ROOT, ZH_SUFFIX
 from .documents import cell_source
 from .paths import is_zh, rel
 from .report import Report
 
-def course_settings():
+def course_settings() -> ModuleType | None:
     """smol_inference.settings of this repository (Colab base, repository address), or None."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
@@ -30,7 +31,7 @@ COLAB_RE = re.compile(r"https://colab\.research\.google\.com/[^)\s\"'<>]+")
 REPO_ASSIGN_RE = re.compile(r"\bREPO_URL\s*=\s*[\"']([^\"']+)[\"']")
 
 
-def check_course_addresses(root: Path, files: list[Path], report: Report, settings) -> None:
+def check_course_addresses(root: Path, files: list[Path], report: Report, settings: ModuleType | None) -> None:
     """Colab links come from settings.COLAB_BASE_URL and open an existing notebook of the file's
     language; REPO_URL literals in code equal settings.REPO_URL; README exercise rows have a Colab link."""
     base = getattr(settings, "COLAB_BASE_URL", None)

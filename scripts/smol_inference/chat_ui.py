@@ -12,9 +12,12 @@ import argparse
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import settings
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 #: What the UI sends as `model` when the server does not list one (TGI ignores the field).
 DEFAULT_MODEL_NAME = "tgi"
@@ -100,8 +103,10 @@ class ChatBackend:
     def stream(self, message: Any, history: list[Any]) -> Iterator[str]:
         """Yield the reply so far after every token (what gr.ChatInterface shows)."""
         cfg = self.config
+        # Plain {"role", "content"} dicts: the shape of openai's message TypedDicts.
+        messages = cast("list[ChatCompletionMessageParam]", to_messages(message, history, cfg.system_prompt))
         stream = self.client.chat.completions.create(
-            model=self.model, messages=to_messages(message, history, cfg.system_prompt),
+            model=self.model, messages=messages,
             max_tokens=cfg.max_new_tokens, temperature=cfg.temperature, stream=True)
         reply = ""
         for chunk in stream:

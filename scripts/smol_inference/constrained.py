@@ -9,7 +9,7 @@ text_generation_inference.md, "Structured output and tool calling".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
@@ -45,9 +45,9 @@ class GrammarLogitsProcessor(LogitsProcessor):
         elif input_ids.shape[1] > self.prompt_length:
             for state, token in zip(self.states, input_ids[:, -1].tolist(), strict=True):
                 state.accept(token)                  # the token chosen at the previous step
-        scores = scores.clone()
-        apply_grammar(scores, self.states)
-        return scores
+        out = cast(torch.FloatTensor, scores.clone())  # same dtype: still the FloatTensor the signature names
+        apply_grammar(out, self.states)
+        return out
 
 
 def constrained_chat(generator: Any, prompt: str, schema: Any = None, *, regex: str | None = None,

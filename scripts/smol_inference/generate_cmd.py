@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import Any, cast
 
 from .models import check_model_exists, resolve_model
 from .settings import DEFAULT_MAX_NEW_TOKENS
@@ -65,7 +65,7 @@ def generate_reply(model_name: str, prompt: str, *, max_new_tokens: int = DEFAUL
                                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id, **sampling)
     new_tokens = output[0, inputs["input_ids"].shape[1]:]
     return {
-        "text": tokenizer.decode(new_tokens, skip_special_tokens=True).strip(),
+        "text": cast(str, tokenizer.decode(new_tokens, skip_special_tokens=True)).strip(),  # one sequence: one str
         "generated_tokens": int(new_tokens.shape[0]),
         "seconds": time.perf_counter() - start,
     }

@@ -17,7 +17,8 @@ from typing import Any
 from .models import resolve_model
 from .presets import PRESETS, GenerationParams, Preset, make_params
 from .stopping import StopStreamer
-from .stages import BatchResult, Clock, GenerationResult, Messages, as_messages, check_prompt, decode, encode, forward
+from .stages import (BatchResult, Clock, GenerationResult, Messages, TextGenerator, as_messages, check_prompt, decode,
+                     encode, forward)
 
 __all__ = [
     "PRESETS",
@@ -66,7 +67,8 @@ def pick_dtype(device: str, dtype: Any = "auto") -> Any:
     return torch.float32
 
 
-def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any = "auto", quiet: bool = False):
+def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any = "auto",
+                   quiet: bool = False) -> TextGenerator:
     """A transformers text-generation pipeline for `resolve_model(model)`, ready for batching.
 
     Section "Loading a pipeline": left padding (decoder-only models continue on the right) and a
@@ -78,6 +80,8 @@ def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any
     chosen = pick_device(device)
     generator = pipeline("text-generation", model=name, device=chosen, dtype=pick_dtype(chosen, dtype))
     tokenizer = generator.tokenizer
+    if tokenizer is None:
+        raise ValueError(f"{name} has no tokenizer: a text-generation pipeline needs one")
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -85,7 +89,7 @@ def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any
     return generator
 
 
-def chat(generator, messages: Messages, *, preset: str | Preset | None = None, **params: Any) -> GenerationResult:
+def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | None = None, **params: Any) -> GenerationResult:
     """One reply to a conversation (or a single user prompt) with its measurements.
 
     Section "Chat templates"; parameters as in `make_params`, e.g. `chat(g, "Hi", temperature=0.7, seed=0)`.
@@ -99,7 +103,7 @@ def chat(generator, messages: Messages, *, preset: str | Preset | None = None, *
     return decode(generator, inputs, output, chosen, clock.ttft(), time.perf_counter() - clock.start)[0]
 
 
-def generate_batch(generator, prompts: Sequence[Messages], *, batch_size: int = 8, sort_by_length: bool = True,
+def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8, sort_by_length: bool = True,
                    preset: str | Preset | None = None, **params: Any) -> BatchResult:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
@@ -134,7 +138,7 @@ class ChatStream:
     as in `chat`: text that may be the start of a stop string is held back until it is known.
     """
 
-    def __init__(self, generator, messages: Messages, params: GenerationParams, timeout_s: float) -> None:
+    def __init__(self, generator: TextGenerator, messages: Messages, params: GenerationParams, timeout_s: float) -> None:
         from transformers import TextIteratorStreamer
 
         self._generator, self._params = generator, params
@@ -160,7 +164,7 @@ class ChatStream:
             output = forward(self._generator, self._inputs, self._params, self, self._cancel)
             self.result = decode(self._generator, self._inputs, output, self._params, self._clock.ttft(),
                                  time.perf_counter() - self._clock.start, cancelled=self._cancel.is_set())[0]
-        except BaseException as exc:  # re-raised in the reading thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
             self._error = exc
             self._streamer.end()
 
@@ -184,7 +188,7 @@ class ChatStream:
         return not self._thread.is_alive()
 
 
-def stream_chat(generator, messages: Messages, *, preset: str | Preset | None = None,
+def stream_chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | None = None,
                 timeout_s: float | None = None, **params: Any) -> ChatStream:
     """Like `chat`, but yields text chunks as they are generated (section "Streaming").
 

@@ -30,6 +30,9 @@ DEFAULT_SKIP = ("lm_head",)
 class Int8Linear(nn.Module):
     """`y = x @ (q * scale).T + bias` with q int8 [out, in] and scale [out, 1] in the input's dtype."""
 
+    qweight: torch.Tensor  # registered buffers, declared for the type checker
+    scale: torch.Tensor
+
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         weight = linear.weight.detach().float()                               # [out, in]

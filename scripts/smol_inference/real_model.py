@@ -114,7 +114,7 @@ def convert(gguf: Path, out: Path) -> dict[str, Any]:
         raise ValueError(f"the GGUF weights were not dequantised (found {packed}); uninstall `kernels` and retry")
     # The weights are plain float32 tensors now: detach the GGUF quantizer, or save_pretrained refuses
     # and a saved quantization_config would make every later load read the GGUF file again.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # nn.Module.__setattr__ is typed for tensors and modules
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out)

@@ -19,6 +19,9 @@ from .presets import GenerationParams
 from .stopping import first_stop
 
 Messages = str | Sequence[dict]
+#: A transformers text-generation pipeline (pipeline.load_generator); Any, since transformers types its
+#: tokenizer as Optional and load_generator has checked it is there.
+TextGenerator = Any
 
 
 @dataclass
@@ -83,7 +86,7 @@ def as_messages(prompt: Messages) -> list[dict]:
     return messages
 
 
-def render_chat(tokenizer, messages: list[dict]) -> str:
+def render_chat(tokenizer: Any, messages: list[dict]) -> str:
     """The chat template applied to `messages` (section "Chat templates").
 
     A conversation that ends with an assistant message is CONTINUED: its turn stays open and the
@@ -101,7 +104,7 @@ def render_chat(tokenizer, messages: list[dict]) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def encode(generator, prompts: Sequence[Messages], params: GenerationParams) -> dict:
+def encode(generator: TextGenerator, prompts: Sequence[Messages], params: GenerationParams) -> dict:
     """Pre-process: chat template (when the tokenizer has one), then tokenize with left padding."""
     tokenizer = generator.tokenizer
     if tokenizer.chat_template is not None:
@@ -118,7 +121,7 @@ def encode(generator, prompts: Sequence[Messages], params: GenerationParams) -> 
     return inputs.to(generator.model.device)
 
 
-def check_prompt(generator, messages: Messages, params: GenerationParams) -> int:
+def check_prompt(generator: TextGenerator, messages: Messages, params: GenerationParams) -> int:
     """Raise ValueError for a prompt the model cannot take; return its length in tokens."""
     return int(encode(generator, [messages], params)["input_ids"].shape[1])
 
@@ -143,13 +146,14 @@ class Clock:
         return (self.first_token_at or time.perf_counter()) - self.start
 
 
-def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, cancel: threading.Event | None = None):
+def forward(generator: TextGenerator, inputs: dict, params: GenerationParams, streamer: Any,
+            cancel: threading.Event | None = None) -> Any:
     """Forward: `model.generate` with the parameters, per-row seeded sampling, stop strings and a cancel flag.
 
     Sampling is done by `controls.RowSampler` (one generator per row, so a seeded row never depends on
     its batch); `generate` itself runs greedy over the one-hot scores it returns."""
     import torch
-    from transformers import LogitsProcessorList, StoppingCriteriaList
+    from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
     from .controls import Cancel, RowSampler, StopStrings
 
@@ -158,7 +162,9 @@ def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, ca
     if params.sampling:
         kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None, logits_processor=LogitsProcessorList(
             [RowSampler(rows, params.seed, params.temperature, params.top_k, params.top_p, inputs["input_ids"].device)]))
-    criteria = [StopStrings(generator.tokenizer, prompt_len, params.stop)] if params.stop else []
+    criteria: list[StoppingCriteria] = []
+    if params.stop:
+        criteria.append(StopStrings(generator.tokenizer, prompt_len, params.stop))
     if cancel is not None:
         criteria.append(Cancel(cancel))
     if criteria:
@@ -168,7 +174,7 @@ def forward(generator, inputs: dict, params: GenerationParams, streamer: Any, ca
                                         pad_token_id=generator.tokenizer.pad_token_id, **kwargs)
 
 
-def decode(generator, inputs: dict, output: Any, params: GenerationParams, ttft: float, total: float,
+def decode(generator: TextGenerator, inputs: dict, output: Any, params: GenerationParams, ttft: float, total: float,
            cancelled: bool = False) -> list[GenerationResult]:
     """Post-process: cut the prompt off, count real tokens (up to EOS, without padding), decode.
 

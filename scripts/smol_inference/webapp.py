@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from . import settings
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
+from .presets import GenerationParams
 from .server.errors import PREFIX
 from .server.api.tgi_schemas import invalid_unicode
 
@@ -120,7 +121,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
     async def _invalid_value(_: Request, exc: ValidationFailure) -> JSONResponse:
         return _error(422, str(exc), "validation")
 
-    def _params(request: GenerateRequest):
+    def _params(request: GenerateRequest) -> GenerationParams:
         options = dict(request.parameters)
         try:
             return make_params(options.pop("preset", None), **options)
@@ -169,7 +170,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
                     yield _sse({"index": index + 1, "token": {"text": pending or ""},
                                 "generated_text": result.text if result else None,
                                 "details": _details(result) if result else None})
-                except Exception as exc:  # once streaming started the status is 200: report in-band
+                except Exception as exc:  # noqa: BLE001 - once streaming started the status is 200: report in-band
                     yield _sse({"error": PREFIX["generation"] + str(exc), "error_type": "generation"})
                 finally:
                     if stream is not None:

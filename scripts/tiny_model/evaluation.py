@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import torch
 
 from .recipe import EVAL_SEED, EVAL_SIZE
 from .tasks import TASKS
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-def evaluation_set(size: int = EVAL_SIZE, seed: int = EVAL_SEED) -> list[tuple[list[dict[str, str]], str]]:
+#: Evaluation items: (a one-turn conversation, the expected reply).
+Items = list[tuple[list[dict[str, str]], str]]
+
+
+def evaluation_set(size: int = EVAL_SIZE, seed: int = EVAL_SEED) -> Items:
     """Questions drawn with EVAL_SEED (not the training seed), one user turn each."""
     rng = random.Random(seed)
     tasks = [t for t, _ in TASKS]
@@ -22,7 +29,8 @@ def evaluation_set(size: int = EVAL_SIZE, seed: int = EVAL_SEED) -> list[tuple[l
 
 
 @torch.no_grad()
-def evaluate(model, tokenizer, items=None, batch_size: int = 50) -> float:
+def evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, items: Items | None = None,
+             batch_size: int = 50) -> float:
     """Greedy answers, exact match on the reply sentence. Prints failures (at most 10)."""
     items = items if items is not None else evaluation_set()
     tokenizer.padding_side = "left"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-def save(model, tokenizer, out_dir: Path) -> None:
+def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_dir: Path) -> None:
     from transformers import GenerationConfig
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -22,7 +26,7 @@ def save(model, tokenizer, out_dir: Path) -> None:
     print(f"saved to {out_dir} ({size / 1e6:.1f} MB)")
 
 
-def load(out_dir: Path):
+def load(out_dir: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     return AutoModelForCausalLM.from_pretrained(out_dir).eval(), AutoTokenizer.from_pretrained(out_dir)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 import random
 import time
+from typing import TYPE_CHECKING
 
 import torch
 
 from .recipe import CHAT_TEMPLATE, SPECIAL_TOKENS, TRAIN_SEED, TRAIN_THREADS, TinyModelSpec
 from .tasks import corpus_for_tokenizer, render, sample_example
 
+if TYPE_CHECKING:
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-def train_tokenizer(spec: TinyModelSpec):
+
+def train_tokenizer(spec: TinyModelSpec) -> PreTrainedTokenizerFast:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -38,7 +42,7 @@ def train_tokenizer(spec: TinyModelSpec):
     return fast
 
 
-def build_model(spec: TinyModelSpec, tokenizer):
+def build_model(spec: TinyModelSpec, tokenizer: PreTrainedTokenizerFast) -> LlamaForCausalLM:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
@@ -58,7 +62,7 @@ def build_model(spec: TinyModelSpec, tokenizer):
     return LlamaForCausalLM(config)
 
 
-def encode(tokenizer, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
+def encode(tokenizer: PreTrainedTokenizerFast, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
     """Token ids and labels; labels are -100 everywhere but the last assistant reply."""
     prompt = render(messages[:-1]) + "<|im_start|>assistant\n"
     reply = messages[-1]["content"] + "<|im_end|>"
@@ -67,7 +71,7 @@ def encode(tokenizer, messages: list[dict[str, str]]) -> tuple[list[int], list[i
     return prompt_ids + reply_ids, [-100] * len(prompt_ids) + reply_ids
 
 
-def make_batch(tokenizer, rng: random.Random, size: int) -> dict[str, torch.Tensor]:
+def make_batch(tokenizer: PreTrainedTokenizerFast, rng: random.Random, size: int) -> dict[str, torch.Tensor]:
     rows = [encode(tokenizer, sample_example(rng)) for _ in range(size)]
     width = max(len(ids) for ids, _ in rows)
     pad = tokenizer.pad_token_id

@@ -135,9 +135,9 @@ def _drifted(**overrides: Any) -> type:
 
     async def aclose(self) -> None: ...
 
-    def __init__(self, base_url: str | None = None, *, timeout: float = 1.0) -> None: ...
+    def init(self, base_url: str | None = None, *, timeout: float = 1.0) -> None: ...
 
-    namespace = {"__init__": __init__, "info": info, "stream": stream, "aclose": aclose}
+    namespace = {"__init__": init, "info": info, "stream": stream, "aclose": aclose}
     namespace.update(overrides)
     return type("_Async", (), {k: v for k, v in namespace.items() if v is not None})
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from .. import settings
 
 APIS = ("tgi", "openai")
-_WORDS = ("the cat sat on a mat and the dog ran to see what was new in the old town by the river where "
-          "people walk each day to buy bread milk fruit and talk about weather work and home").split()
+_TEXT = ("the cat sat on a mat and the dog ran to see what was new in the old town by the river where "
+         "people walk each day to buy bread milk fruit and talk about weather work and home")
+_WORDS = _TEXT.split()
 
 
 def parse_concurrency(text: str) -> list[int]:

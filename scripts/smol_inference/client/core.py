@@ -75,7 +75,7 @@ def typed_stream_errors() -> Iterator[None]:
     """Re-raise an error met while reading a stream as the typed error it stands for (errors.translate)."""
     try:
         yield
-    except Exception as exc:  # noqa: BLE001 - typed when it is a server or connection error, else re-raised
+    except Exception as exc:  # typed when it is a server or connection error, else re-raised
         error = translate(exc)
         if error is None or error is exc:
             raise

@@ -10,10 +10,14 @@ let requests to any other host through. text_generation_inference.md, "Consuming
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from huggingface_hub import constants
 from huggingface_hub.utils import _http
+
+if TYPE_CHECKING:
+    import httpx2  # huggingface_hub's own httpx fork, reached through _http at run time
 
 #: Hosts that stay blocked in offline mode (the Hub and its inference providers' router).
 HUB_HOST_SUFFIXES = ("huggingface.co", "hf.co")
@@ -29,21 +33,21 @@ def is_hub_host(host: str) -> bool:
     return host == endpoint_host or any(host == s or host.endswith("." + s) for s in HUB_HOST_SUFFIXES)
 
 
-def _request_hook(request) -> str | None:
+def _request_hook(request: httpx2.Request) -> str | None:
     if is_hub_host(request.url.host):
         return _http.hf_request_event_hook(request)  # raises OfflineModeIsEnabled when offline
     return None  # your own server: no offline block, no Hub request-id headers
 
 
-async def _async_request_hook(request) -> str | None:
+async def _async_request_hook(request: httpx2.Request) -> str | None:
     return _request_hook(request)
 
 
-def _client_factory():
+def _client_factory() -> httpx2.Client:
     return _http.httpx2.Client(event_hooks={"request": [_request_hook]}, follow_redirects=True, timeout=None)
 
 
-def _async_client_factory():
+def _async_client_factory() -> httpx2.AsyncClient:
     return _http.httpx2.AsyncClient(
         event_hooks={"request": [_async_request_hook], "response": [_http.async_hf_response_event_hook]},
         follow_redirects=True,

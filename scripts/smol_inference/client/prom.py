@@ -103,11 +103,11 @@ class Metrics:
         return sorted(totals.items())
 
     def count(self, name: str, **labels: str) -> float:
-        return self.value(name + "_count", **labels)
+        return self.value(name + "_count", 0.0, **labels)
 
     def mean(self, name: str, **labels: str) -> float:
         count = self.count(name, **labels)
-        return self.value(name + "_sum", **labels) / count if count else math.nan
+        return self.value(name + "_sum", 0.0, **labels) / count if count else math.nan
 
     def quantile(self, name: str, q: float, **labels: str) -> float:
         """PromQL's histogram_quantile(q, name_bucket{labels}) on this one scrape."""

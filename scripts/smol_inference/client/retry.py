@@ -69,7 +69,7 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy,
     for retry_index in range(policy.max_retries + 1):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - mapped below, re-raised unchanged if not ours
+        except Exception as exc:  # mapped below, re-raised unchanged if not ours
             error = _typed(exc)
             if error is None:
                 raise
@@ -86,7 +86,7 @@ async def acall_with_retries(fn: Callable[[], Awaitable[T]], policy: RetryPolicy
     for retry_index in range(policy.max_retries + 1):
         try:
             return await fn()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # mapped and re-raised, as above
             error = _typed(exc)
             if error is None:
                 raise

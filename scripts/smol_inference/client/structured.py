@@ -50,16 +50,22 @@ def function_tool(name: str, description: str, parameters: Schema) -> dict[str, 
                                              "parameters": json_schema(parameters)}}
 
 
-def parse(text: str, schema: Schema) -> Any:
+def parse(text: str | None, schema: Schema) -> Any:
     """Generated JSON text -> a model instance (Pydantic class) or a dict validated against the schema.
-    Raises ValueError (pydantic.ValidationError or jsonschema.ValidationError) when it does not fit."""
+    Raises ValueError (pydantic.ValidationError or jsonschema.ValidationError) when it does not fit, or
+    when there is no text (a chat answer that called a tool instead)."""
+    if text is None:
+        raise ValueError("no text to parse: the answer carried none (a tool call instead?)")
     if isinstance(schema, dict):
         from jsonschema import Draft202012Validator
 
         value = json.loads(text)
         Draft202012Validator(schema).validate(value)
         return value
-    return schema.model_validate_json(text)
+    validate = getattr(schema, "model_validate_json", None)
+    if validate is None:
+        raise TypeError(f"expected a JSON Schema dict or a Pydantic model class, got {schema!r}")
+    return validate(text)
 
 
 @dataclass(frozen=True)
@@ -71,14 +77,18 @@ class Call:
     arguments: dict[str, Any]
 
 
+def _field(obj: Any, key: str) -> Any:
+    """`obj[key]` of a dict, else `obj.key` (openai's and huggingface_hub's typed answers)."""
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key)
+
+
 def tool_calls(message: Any) -> list[Call]:
     """The calls in a chat message (openai, huggingface_hub or plain dict); [] when it answered in text."""
     calls = message.get("tool_calls") if isinstance(message, dict) else getattr(message, "tool_calls", None)
     out = []
     for call in calls or []:
-        get = call.get if isinstance(call, dict) else lambda key, c=call: getattr(c, key)
-        function = get("function")
-        fget = function.get if isinstance(function, dict) else lambda key, f=function: getattr(f, key)
-        arguments = fget("arguments")
-        out.append(Call(get("id"), fget("name"), json.loads(arguments) if isinstance(arguments, str) else arguments))
+        function = _field(call, "function")
+        arguments = _field(function, "arguments")
+        out.append(Call(_field(call, "id"), _field(function, "name"),
+                        json.loads(arguments) if isinstance(arguments, str) else arguments))
     return out

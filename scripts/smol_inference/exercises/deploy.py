@@ -60,6 +60,7 @@ class Deploy(Exercise):
         self.expect(isinstance(url, str) and url.startswith("http"),
                     "`mine` should be the handle start_server() returns (or the replica's URL)",
                     "`mine` 应为 start_server() 返回的句柄（或副本的 URL）")
+        assert isinstance(url, str)  # expect() raised otherwise
         with httpx.Client(base_url=url.rstrip("/"), timeout=HTTP_TIMEOUT_S) as http:
             try:
                 info = http.get("/info").json()

@@ -140,7 +140,7 @@ class Monitoring(Exercise):
     def _check_ttft(self, ttft_from_metrics: Any, url: str) -> None:
         from ..bench import BenchConfig, run_bench_async
 
-        load = dict(TTFT_LOAD)
+        load: dict[str, Any] = dict(TTFT_LOAD)
         config = BenchConfig(url=url, concurrency=[load.pop("concurrency")], **load)
         level = run_in_thread(lambda: run_bench_async(config))["levels"][0]
         client = level["ttft_s"]["p50"]

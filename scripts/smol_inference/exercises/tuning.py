@@ -115,7 +115,7 @@ class Tuning(Exercise):
         """
         from ..bench import BenchConfig, run_bench_async
 
-        load = dict(TUNE_LOAD)
+        load: dict[str, Any] = dict(TUNE_LOAD)
         config = BenchConfig(url=url, concurrency=[load.pop("concurrency")], seed=seed, **load)
         before = scrape(url)
         level = run_in_thread(lambda: run_bench_async(config))["levels"][0]

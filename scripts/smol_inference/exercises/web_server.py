@@ -57,7 +57,7 @@ with BackgroundServer(make_app(generator)) as mine:
 '''
 
 #: (body, what is wrong with it) for the 422 probes.
-BAD_BODIES = (
+BAD_BODIES: tuple[tuple[dict[str, Any], str], ...] = (
     ({"question": ""}, "an empty question"),
     ({}, "a body without a question"),
     ({"question": "Hi", "max_new_tokens": 0}, "max_new_tokens=0"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_EXPORTS = {"LlamaServer": "llama_server", "LlamaServerConfig": "llama_server", 
+_EXPORTS = {"LlamaServer": "llama_server", "LlamaServerConfig": "llama_server",
             "start_llama_server": "llama_server", "BuildError": "build",
             "ensure_llama_server": "build", "llama_server_binary": "build"}
 __all__ = sorted(_EXPORTS)

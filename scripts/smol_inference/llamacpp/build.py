@@ -158,7 +158,7 @@ def ensure_llama_server(tools: Sequence[str] = DEFAULT_TOOLS, version: str = set
         if not missing:  # another process built them while we waited for the lock
             return folder / "build" / "bin" / tools[0]
         start = time.monotonic()
-        say = print if log else (lambda *_: None)
+        say = print if log else (lambda *_, **__: None)
         say(f"llama.cpp: building {', '.join(missing)} from llama-cpp-python {version} (PyPI sdist) in {folder}; "
             f"a few minutes on 2 cores, log in {folder / 'build.log'}", flush=True)
         stamp = _stamp(version)

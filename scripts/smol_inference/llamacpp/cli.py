@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     except BuildError as exc:
         print(f"smol-inference llama-server: {exc}", file=sys.stderr)
         return 1
+    assert config.model is not None  # LlamaServerConfig.__post_init__ resolved the default
     with server:
         print(f"llama-server {server.url} (pid {server.pid}, healthy after {server.waited_s:.1f} s, "
               f"model {config.model.name}, -np {config.slots}, log {server.log_path})", flush=True)

@@ -56,8 +56,9 @@ DEFAULT_SHUTDOWN_GRACE_S = 8.0
 DRAIN_POLL_S = 0.05
 #: Seconds the engine thread gets to finish its step when it is stopped.
 ENGINE_STOP_S = 10.0
-#: After the grace period, how long uvicorn waits for the last responses to be written (seconds).
-SHUTDOWN_CLOSE_S = 5.0
+#: After the grace period, how long uvicorn waits for the last responses to be written (whole seconds:
+#: uvicorn's `timeout_graceful_shutdown` is an int).
+SHUTDOWN_CLOSE_S = 5
 #: Compiled grammars kept per tokenizer (LRU by type and value; sampling/grammar.py).
 GRAMMAR_CACHE_SIZE = 64
 #: TGI's default `tool_prompt` (router/src/lib.rs, `default_tool_prompt`), appended after the tools.

@@ -55,13 +55,16 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
     """Raise ApiError(422) on the first broken rule; otherwise return the engine's view of the request.
 
     `stop_rule` is TGI's for TGI's routes and OpenAI's for the /v1 routes (smol_inference/stopping.py)."""
+    max_input, max_total = config.max_input_tokens, config.max_total_tokens
+    if max_input is None or max_total is None:
+        raise ValueError("validate() needs a resolved ServerConfig (call config.resolve(...))")
     omitted = params is None
     p = params or GenerateParameters()
     best_of = check_parameters(p, config, stream)
     if not inputs:
         raise validation("`inputs` cannot be empty")
-    if p.truncate is not None and not 0 < p.truncate <= config.max_input_tokens:
-        raise validation(f"`truncate` must be strictly positive and less than {config.max_input_tokens}. "
+    if p.truncate is not None and not 0 < p.truncate <= max_input:
+        raise validation(f"`truncate` must be strictly positive and less than {max_input}. "
                          f"Given: {p.truncate}")
     do_sample = omitted or p.do_sample or changes_distribution(p)
     if best_of > 1 and not do_sample:
@@ -71,11 +74,11 @@ def validate(inputs: str, params: GenerateParameters | None, config: ServerConfi
         ids = ids[-p.truncate:]
     if not ids:
         raise validation("`inputs` cannot be empty")
-    if len(ids) > config.max_input_tokens:
-        raise validation(f"`inputs` must have less than {config.max_input_tokens} tokens. Given: {len(ids)}")
-    max_new = p.max_new_tokens if p.max_new_tokens is not None else config.max_total_tokens - len(ids)
-    if len(ids) + max_new > config.max_total_tokens:
-        raise validation(f"`inputs` tokens + `max_new_tokens` must be <= {config.max_total_tokens}. "
+    if len(ids) > max_input:
+        raise validation(f"`inputs` must have less than {max_input} tokens. Given: {len(ids)}")
+    max_new = p.max_new_tokens if p.max_new_tokens is not None else max_total - len(ids)
+    if len(ids) + max_new > max_total:
+        raise validation(f"`inputs` tokens + `max_new_tokens` must be <= {max_total}. "
                          f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`")
     seed = p.seed if p.seed is not None else random.randint(0, MAX_SEED)
     sampling = SamplingParams(

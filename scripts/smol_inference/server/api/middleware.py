@@ -12,15 +12,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Sequence
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import INTERNAL
 
 log = logging.getLogger("smol_inference.server")
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Routes that stay open when an API key is set (TGI's unauthenticated routes).
 OPEN_PATHS = ("/health", "/ping", "/info", "/metrics", "/v1/models", "/chat_tokenize", "/docs",
@@ -28,7 +26,7 @@ OPEN_PATHS = ("/health", "/ping", "/info", "/metrics", "/v1/models", "/chat_toke
 
 
 async def send_error(send: Send, status: int, error: str, error_type: str,
-                     extra_headers: list[tuple[bytes, bytes]] = ()) -> None:
+                     extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"error": error, "error_type": error_type}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *extra_headers]
@@ -61,23 +59,24 @@ class GuardMiddleware:
             await send_error(send, 413, f"Payload too large: limit is {self.limit} bytes", "payload_too_large")
             return
         if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            receive = await self._buffered(receive, send)      # chunked body: count it before the app sees it
-            if receive is None:
+            buffered = await self._buffered(receive, send)     # chunked body: count it before the app sees it
+            if buffered is None:
                 return
+            receive = buffered
         await self._guarded(scope, receive, send)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app; an escaping exception is logged and, if nothing was sent yet, answered 500."""
         started = False
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:  # noqa: BLE001 - a bug: the log gets the traceback, the client never does
+        except Exception:  # a bug: the log gets the traceback, the client never does
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not started:
                 await send_error(send, 500, INTERNAL, "internal")
@@ -98,7 +97,7 @@ class GuardMiddleware:
                 return None
         replayed = False
 
-        async def replay() -> dict[str, Any]:
+        async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True

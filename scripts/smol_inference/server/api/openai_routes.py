@@ -25,7 +25,7 @@ from ..errors import ApiError
 from ...stopping import RULE_OPENAI, StopStreamer
 from .openai_schemas import ChatRequest, CompletionRequest
 from .tgi_schemas import GenerateRequest
-from ..service import Service, Timing
+from ..service import Permit, Service, Timing
 from .tgi_routes import SSE_HEADERS, byte_offsets, generate_common, service_of, sse, token_stream
 from ..validation import ValidRequest, check_parameters, validate
 
@@ -71,6 +71,7 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     """Chat completion (OpenAI `ChatCompletion`, or `ChatCompletionChunk` events when streaming)."""
     service = service_of(request)
     timing = Timing(start=time.perf_counter())
+    permit: Permit | None                # None once a stream owns it (declared apart: narrowed below)
     permit = service.admit()
     try:
         valid, plan = await service.off_loop(lambda: checked(service, lambda: chat_valid(service, body)))
@@ -130,6 +131,7 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
     """Text completion of one or more prompts (OpenAI `CompletionFinal`, or `Chunk` events)."""
     service = service_of(request)
     timing = Timing(start=time.perf_counter())
+    permit: Permit | None                # None once a stream owns it (declared apart: narrowed below)
     permit = service.admit()
     try:
         prompts = body.prompts()

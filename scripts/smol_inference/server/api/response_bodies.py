@@ -15,7 +15,8 @@ from ..engine import Sequence, TokenInfo
 from ..validation import ValidRequest
 
 SYSTEM_FINGERPRINT_PREFIX = "smol-inference"
-OPENAI_FINISH = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
+#: TGI finish reason -> OpenAI's, keyed by `Sequence.finish_reason` (None until it finishes: never looked up then).
+OPENAI_FINISH: dict[str | None, str] = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
 def token(t: TokenInfo) -> dict[str, Any]:

@@ -129,6 +129,7 @@ def tgi_stream(service: Service, valid: ValidRequest, permit: Permit, timing: Ti
 async def generate_common(request: Request, body: GenerateRequest, stream: bool, as_list: bool) -> Any:
     service = service_of(request)
     timing = Timing(start=time.perf_counter())
+    permit: Permit | None                # None once a stream owns it (declared apart: narrowed below)
     permit = service.admit()
     try:
         valid = await validated(service, body, timing, stream)

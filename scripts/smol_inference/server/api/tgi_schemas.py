@@ -62,7 +62,8 @@ class _Request(_Body):
 
 def doc_range(**bounds: float) -> Any:
     """A field documented with JSON-schema bounds that validation.py (not pydantic) enforces."""
-    return Field(default=None, json_schema_extra=bounds)
+    extra: dict[str, Any] = dict(bounds)  # pydantic's JsonDict, whose values are any JSON value
+    return Field(default=None, json_schema_extra=extra)
 
 
 class GenerateParameters(_Body):

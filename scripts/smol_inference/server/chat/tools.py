@@ -97,7 +97,8 @@ class ToolDeltas:
     text is sent as it grows, holding back trailing `}` (the last one closes the wrapper object)."""
 
     def __init__(self) -> None:
-        self.text, self.name, self.sent = "", None, ""
+        self.text, self.sent = "", ""
+        self.name: str | None = None
         self.call_id = new_call_id()
 
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -163,7 +163,7 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
     if ctx is None:  # the same model object used outside the engine (a pipeline, generate): plain SDPA
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling,
                                       dropout=dropout, **kwargs)
-    layer = module.layer_idx
+    layer = cast(int, module.layer_idx)  # transformers' attention modules set layer_idx: int
     ctx.layers_seen.add(layer)
     k_cache, v_cache = ctx.kv.keys[layer], ctx.kv.values[layer]                 # [S, Hkv, D]
     k_cache.index_copy_(0, ctx.slot_mapping, key[0].transpose(0, 1).to(k_cache.dtype))      # [T, Hkv, D]

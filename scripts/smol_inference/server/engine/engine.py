@@ -119,7 +119,7 @@ class Engine:
         while not self._stop.is_set():
             try:
                 self.step()
-            except Exception:  # noqa: BLE001 - the loop must survive anything; its requests are failed
+            except Exception:  # the loop must survive anything; its requests are failed
                 log.exception("engine step failed")
                 self._fail(list(self.running), FAILED)
 

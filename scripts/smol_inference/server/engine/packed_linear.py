@@ -46,8 +46,8 @@ def _packed_forward(packed: torch.Tensor, fingerprint: tuple[int, ...]) -> Any:
             return F.linear(x, self.weight, self.bias)
         out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, self.bias, "none", [], "")
         return out.view(*x.shape[:-1], out.shape[-1])
-    forward.packed_weight = packed                       # type: ignore[attr-defined] - marks our wrapper
-    forward.fingerprint = fingerprint                    # type: ignore[attr-defined]
+    forward.packed_weight = packed      # type: ignore[attr-defined]  # function attributes mark our wrapper
+    forward.fingerprint = fingerprint   # type: ignore[attr-defined]  # ...and what it was packed from
     return forward
 
 
@@ -59,7 +59,7 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
     engine made with --disable-packed-weights on a model another engine packed)."""
     linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
     for module in linears:                               # forget packing whose weight changed (or all of it)
-        wrapper = module.__dict__.get("forward")
+        wrapper: Any = module.__dict__.get("forward")
         if hasattr(wrapper, "packed_weight") and (not enable or wrapper.fingerprint != _fingerprint(module)):
             del module.forward
     if not enable:
@@ -74,7 +74,9 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
                 continue
             with torch.no_grad():
                 packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
-            module.forward = types.MethodType(_packed_forward(packed, _fingerprint(module)), module)
+            # A per-instance forward: nn.Module looks it up before the class's (typed as a method, hence ignore).
+            module.forward = types.MethodType(  # type: ignore[method-assign]
+                _packed_forward(packed, _fingerprint(module)), module)
         if chosen:
             _check_agrees(chosen[0])
     except Exception as exc:  # noqa: BLE001 - a CPU or torch build without working oneDNN: serve unpacked
@@ -86,7 +88,7 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
 def _check_agrees(module: torch.nn.Linear) -> None:
     """One packed layer against F.linear on random rows, as inside an engine step; raises if they differ."""
     x = torch.randn(3, module.in_features, generator=torch.Generator().manual_seed(0))
-    set_context(object())                                       # type: ignore[arg-type] - any context will do
+    set_context(object())  # type: ignore[arg-type]  # any object marks "inside an engine step"; none is read
     try:
         with torch.inference_mode():
             got = module(x)

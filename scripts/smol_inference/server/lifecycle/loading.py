@@ -39,6 +39,6 @@ def load(config: ServerConfig) -> tuple[Any, Any, int | None]:
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=config.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype),
                                                  trust_remote_code=config.trust_remote_code)
-    model = model.to(device).eval()
+    model = model.to(device).eval()  # type: ignore[arg-type]  # transformers' decorated .to() loses the bound self
     context = getattr(model.config, "max_position_embeddings", None)
     return model, tokenizer, context

@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llguidance
 import llguidance.hf
@@ -38,10 +39,13 @@ import torch
 
 from ..config import GRAMMAR_CACHE_SIZE
 
+if TYPE_CHECKING:
+    from llguidance._lib import JsonCompileOptions  # a TypedDict of llguidance's stub only
+
 KINDS = ("json_schema", "regex", "lark")
 #: JSON layout the constrained model writes: no free whitespace (a small model would pad with it until
 #: max_new_tokens), separators as Python's json.dumps. A schema's own "x-guidance" key overrides these.
-JSON_LAYOUT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+JSON_LAYOUT: JsonCompileOptions = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 
 class GrammarError(ValueError):
@@ -176,7 +180,7 @@ def _shared_executor() -> llguidance.LLExecutor:
     return _executor
 
 
-def allowed_mask(states: list[GrammarState | None], vocab: int) -> torch.Tensor:
+def allowed_mask(states: Sequence[GrammarState | None], vocab: int) -> torch.Tensor:
     """Bool mask [B, vocab] of allowed tokens (all True for rows without a state).
 
     The matchers fill a packed bitmask [B, ceil(n/32)] int32 in parallel (llguidance's LLExecutor;
@@ -186,8 +190,8 @@ def allowed_mask(states: list[GrammarState | None], vocab: int) -> torch.Tensor:
     n = next(state.vocab_size for state in states if state is not None)
     packed = np.full((len(states), (n + 31) // 32), -1, dtype=np.int32)      # [B, W]
     llg_numpy.fill_next_token_bitmask_par(_shared_executor(), rows, packed)
-    for state, i in ((states[i], i) for _, i in rows):
-        if state.matcher.is_error():                                         # broken state: eos only
+    for i, state in enumerate(states):
+        if state is not None and state.matcher.is_error():                                         # broken state: eos only
             packed[i] = 0
             packed[i, state.eos_id // 32] = np.int32(np.uint32(1 << (state.eos_id % 32)).view(np.int32))
     shifts = torch.arange(32, dtype=torch.int32)                              # [32]
@@ -199,7 +203,7 @@ def allowed_mask(states: list[GrammarState | None], vocab: int) -> torch.Tensor:
     return allowed[:, :vocab]
 
 
-def apply_grammar(scores: torch.Tensor, states: list[GrammarState | None]) -> None:
+def apply_grammar(scores: torch.Tensor, states: Sequence[GrammarState | None]) -> None:
     """scores [B, V] (any float dtype), modified in place: a row with a state keeps only the tokens its
     grammar allows next (-inf elsewhere); a row whose grammar is terminated keeps only eos."""
     if scores.dim() != 2 or scores.shape[0] != len(states):
