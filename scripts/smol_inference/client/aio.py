@@ -1,7 +1,7 @@
 """`AsyncTGIClient`: the asyncio twin of `TGIClient`, on `huggingface_hub.AsyncInferenceClient`.
 
-Same methods, same errors, same retries (see sync.py), built on the same core (core.py); use it to run many requests at once, as the
-load generator and the lesson's concurrency exercise do.
+Same methods, same errors, same retries (see sync.py), built on the same core (core.py); use it to run
+many requests at once, as the load generator and the lesson's concurrency exercise do.
 Taught in text_generation_inference.md, "Consuming the endpoint from Python".
 """
 
