@@ -42,7 +42,7 @@ from smol_inference.llamacpp.build import build_dir, ensure_llama_server
 from smol_inference.server.lifecycle.background import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))          # server_bench/ next to this file
-from server_bench.served import Served, child_env  # noqa: E402 - the servers bench_server.py starts, the same way
+from server_bench.served import Served, child_env  # the servers bench_server.py starts, the same way
 
 ARMS = ("course_fp32", "course_bf16", "llamacpp_q4_1", "llamacpp_f16")
 QUESTIONS = ("What is the capital of France?", "What is 7 plus 5?", "Name the three primary colors.",

@@ -35,13 +35,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))          # server_bench/ next to this file
 
-from server_bench.arms import generate_batch_arm, run_server_arm, static_arm, words_for_tokens  # noqa: E402
-from server_bench.report import matmul_peak_flops, model_params, peak_fraction, ratio, table  # noqa: E402
-from server_bench.served import course_cmd, transformers_cmd  # noqa: E402
-from server_bench.workloads import long_prompt, shared_prefix  # noqa: E402
-from smol_inference import build_random_model  # noqa: E402
-from smol_inference.bench import make_prompts  # noqa: E402
-from smol_inference.server.lifecycle.background import free_port  # noqa: E402
+from server_bench.arms import generate_batch_arm, run_server_arm, static_arm, words_for_tokens
+from server_bench.report import matmul_peak_flops, model_params, peak_fraction, ratio, table
+from server_bench.served import course_cmd, transformers_cmd
+from server_bench.workloads import long_prompt, shared_prefix
+from smol_inference import build_random_model
+from smol_inference.bench import make_prompts
+from smol_inference.server.lifecycle.background import free_port
 
 ARMS = ("course", "course_bs1", "course_openai", "transformers", "static", "generate_batch")
 DEFAULT_ARMS = ("course", "course_bs1", "course_openai", "transformers", "static")

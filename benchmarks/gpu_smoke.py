@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def run_engine(model: Any, tokenizer: Any, prompts: list[list[int]], max_new: in
     tokens: dict[int, list[int]] = {i: [] for i in range(len(prompts))}
     done = threading.Semaphore(0)
 
-    def emit_for(i: int):
+    def emit_for(i: int) -> Callable[[str, Any], None]:
         def emit(kind: str, payload: Any) -> None:
             if kind == "token":
                 tokens[i].append(payload[0].id)

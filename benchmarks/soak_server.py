@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))          # soak/ next to this file
 
-from soak.clients import MEMORY_POLL_S, soak  # noqa: E402
-from soak.summary import metrics, summarise  # noqa: E402
+from soak.clients import MEMORY_POLL_S, soak
+from soak.summary import metrics, summarise
 
 START_TIMEOUT_S = 180.0
 

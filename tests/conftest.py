@@ -15,7 +15,7 @@ import pytest
 # The shared helpers, fixtures and stubs live in tests/support/; the test files import them by module name.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
-from server_helpers import SlowNoEosModel  # noqa: F401, E402 - re-exported for the server tests; after the path above
+from server_helpers import SlowNoEosModel  # re-exported for the server tests; after the path above
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO.parent / "shared" / "reference" / "tgi-openapi.json"

@@ -6,6 +6,7 @@ benchmarks/README.md, "Serving throughput".
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -184,8 +185,6 @@ def scrape(url: str) -> dict[str, float]:
     for line in response.text.splitlines() if response.status_code == 200 else []:
         key, _, value = line.rpartition(" ")
         if key and not line.startswith("#"):
-            try:
+            with contextlib.suppress(ValueError):
                 values[key] = float(value)
-            except ValueError:
-                pass
     return values

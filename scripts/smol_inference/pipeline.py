@@ -89,7 +89,7 @@ def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any
     return generator
 
 
-def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | None = None, **params: Any) -> GenerationResult:
+def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | GenerationParams | None = None, **params: Any) -> GenerationResult:
     """One reply to a conversation (or a single user prompt) with its measurements.
 
     Section "Chat templates"; parameters as in `make_params`, e.g. `chat(g, "Hi", temperature=0.7, seed=0)`.
@@ -104,7 +104,7 @@ def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset |
 
 
 def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8, sort_by_length: bool = True,
-                   preset: str | Preset | None = None, **params: Any) -> BatchResult:
+                   preset: str | Preset | GenerationParams | None = None, **params: Any) -> BatchResult:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
     Sorting by length first puts similar prompts together, so less padding is computed. Each row
@@ -188,7 +188,7 @@ class ChatStream:
         return not self._thread.is_alive()
 
 
-def stream_chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | None = None,
+def stream_chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | GenerationParams | None = None,
                 timeout_s: float | None = None, **params: Any) -> ChatStream:
     """Like `chat`, but yields text chunks as they are generated (section "Streaming").
 

@@ -6,12 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from check_course_helpers import (  # noqa: F401 - course: the temporary course fixture
+from check_course_helpers import (
     LESSON_EN,
     ROOT,
     SCRIPT,
     cc,
-    course,
     errors,
 )
 

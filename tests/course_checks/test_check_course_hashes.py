@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_course_helpers import (  # noqa: F401 - course: the temporary course fixture
+from check_course_helpers import (
     assert_fails,
     cc,
-    course,
     errors,
     read_nb,
     readme,

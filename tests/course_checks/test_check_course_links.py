@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_course_helpers import (  # noqa: F401 - course: the temporary course fixture
+from check_course_helpers import (
     LESSON_EN,
     LESSON_ZH,
     assert_fails,
     cc,
-    course,
     errors,
     read_nb,
     readme,

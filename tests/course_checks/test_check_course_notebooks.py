@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from check_course_helpers import (  # noqa: F401 - course: the temporary course fixture
+from check_course_helpers import (
     SCRIPT,
     assert_fails,
     cc,
-    course,
     errors,
     read_nb,
     write_nb,

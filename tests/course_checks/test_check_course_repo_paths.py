@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_course_helpers import assert_fails, course, errors  # noqa: F401 - course: the temporary course fixture
+from check_course_helpers import assert_fails, errors
 
 
 def _append(path: Path, text: str) -> None:

@@ -189,7 +189,6 @@ def test_padding_never_reads_another_sequences_blocks(tiny_model):
     """Block tables are padded to one width per step; the padding must point at the engine's own pad
     block, never at a block a request owns: poison block 0 (held by a request that never runs) with NaN,
     and two prompts of different lengths still decode exactly as they do alone."""
-    import torch
     from smol_inference.server.engine import Sequence, StoppingParams
 
     model, tokenizer, context = tiny_model

@@ -142,7 +142,7 @@ def wrong_app(bounded: bool, off_loop: bool) -> Any:
         app = FastAPI()
         app.get("/health")(lambda: {"status": "ok"})
 
-        async def ask(body):  # noqa: ANN001, ANN202 - annotated below (a local class)
+        async def ask(body):  # annotated below (a local class)
             def run() -> Any:
                 return chat(generator, body.question, max_new_tokens=body.max_new_tokens)
             result = await anyio.to_thread.run_sync(run) if off_loop else run()

@@ -38,8 +38,8 @@ from pathlib import Path
 # Run as a script (one lesson per subprocess, below), this file finds the helpers in tests/support/ itself.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from lesson_report import PYTHON_LANGS, BlockResult, LessonReport, _check_course  # noqa: E402 - after the path above
-from lesson_runner import run_lesson  # noqa: E402 - after the path above
+from lesson_report import PYTHON_LANGS, BlockResult, LessonReport, _check_course  # after the path above
+from lesson_runner import run_lesson  # after the path above
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]

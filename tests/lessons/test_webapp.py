@@ -142,9 +142,9 @@ def test_concurrent_requests_are_all_served_correctly(server):
             return c.post("/generate", json={"inputs": question}).json()["generated_text"]
 
     def stream(question: str) -> str:
-        with httpx.Client(base_url=server.url, timeout=TIMEOUT) as c:
-            with c.stream("POST", "/generate_stream", json={"inputs": question}) as response:
-                return read_events(response)[-1]["generated_text"]
+        with httpx.Client(base_url=server.url, timeout=TIMEOUT) as c, \
+                c.stream("POST", "/generate_stream", json={"inputs": question}) as response:
+            return read_events(response)[-1]["generated_text"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(ask, questions))

@@ -23,7 +23,7 @@ from smol_inference.llamacpp import build
 from smol_inference.llamacpp.llama_server import LlamaServerConfig
 from smol_inference.real_model import real_model_gguf
 
-from llamacpp_helpers import llama, needs_engine  # noqa: F401 - the module's server fixture
+from llamacpp_helpers import needs_engine
 
 VERSION = settings.LLAMA_CPP_PYTHON_VERSION
 

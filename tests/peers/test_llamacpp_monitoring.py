@@ -18,7 +18,6 @@ import pytest
 import yaml
 from smol_inference.client import Metrics
 
-from llamacpp_helpers import llama  # noqa: F401 - the module's server fixture
 
 MONITORING = Path(__file__).resolve().parents[2] / "docker" / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "llamacpp.json"
@@ -41,7 +40,7 @@ def test_dashboard_answers_the_lessons_questions() -> None:
     assert config["rule_files"] == [ALERTS.name] and config["scrape_configs"][0]["job_name"] == "llamacpp"
 
 
-def test_every_queried_name_is_exported_by_llama_server(llama) -> None:  # noqa: F811
+def test_every_queried_name_is_exported_by_llama_server(llama) -> None:
     body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0}
     assert httpx.post(f"{llama.url}/v1/chat/completions", json=body, timeout=60).status_code == 200
     text = httpx.get(f"{llama.url}/metrics", timeout=10).text
@@ -51,7 +50,7 @@ def test_every_queried_name_is_exported_by_llama_server(llama) -> None:  # noqa:
     assert not missing, f"the dashboard or alerts query names llama-server does not export: {missing}"
 
 
-def test_promtool_parses_the_scrape(llama) -> None:  # noqa: F811
+def test_promtool_parses_the_scrape(llama) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool not installed (apt-get install -y --no-install-recommends prometheus)")

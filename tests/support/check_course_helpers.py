@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from smol_inference import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check_course.py"
@@ -21,8 +22,6 @@ spec = importlib.util.spec_from_file_location("check_course", SCRIPT)
 cc = importlib.util.module_from_spec(spec)
 sys.modules["check_course"] = cc
 spec.loader.exec_module(cc)  # type: ignore[union-attr]
-
-from smol_inference import settings
 
 LESSON_EN = """# Lesson 1: A lesson
 

@@ -48,7 +48,7 @@ def create_app(engine: str, model: str) -> FastAPI:
     app.state.requests = []  # (method, path) of every request, for tests
 
     @app.middleware("http")
-    async def record(request: Request, call_next):  # noqa: ANN202
+    async def record(request: Request, call_next):
         app.state.requests.append((request.method, request.url.path))
         return await call_next(request)
 

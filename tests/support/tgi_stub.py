@@ -88,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         if done:
             self.wfile.write(b"data: [DONE]\n\n")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.state.requests.append(("GET", self.path, {}))
         if self.path == "/health" and (failure := self.state.next_failure()):
             return self._json(*failure)
@@ -109,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self._json(404, {"error": "not found", "error_type": "not_found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         self.state.requests.append(("POST", self.path, body))
         key = self.state.api_key
