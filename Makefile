@@ -29,7 +29,7 @@ REAL_PASS_NOTEBOOKS = $(filter-out %_cn.ipynb,$(wildcard notebooks/*.ipynb))
 unexport HF_HUB_OFFLINE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup system-deps test check lab serve bench clean
+.PHONY: setup system-deps lint test check lab serve bench clean
 
 # Debian tools some tests use: promtool (Prometheus configs), chromium (the chat UI test, driven by
 # Playwright without a browser download). Installed only where missing and we are root with apt-get;
@@ -61,10 +61,16 @@ system-deps:
 	  || echo "warning: could not install$$missing; the tests that need them will skip"; \
 	else echo "note: missing$$missing (not root or no apt-get); the tests that need them will skip"; fi
 
+# ruff (lint rules, not the formatter), mypy and the import contracts, all configured in pyproject.toml.
+lint: setup
+	$(VENV)/bin/ruff check scripts tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
 check: setup
 	$(PY) scripts/check_course.py
 
-test: setup system-deps llama-server
+test: setup lint system-deps llama-server
 	@if [ -f scripts/check_course.py ]; then $(PY) scripts/check_course.py; fi
 	COURSE_MODEL=$(TEST_MODEL) SMOL_REQUIRE_REAL_MODEL=1 SMOL_REAL_PASS_MAX_NEW_TOKENS=$(REAL_PASS_MAX_NEW_TOKENS) \
 	  $(PY) -m pytest tests $(PYTEST_ARGS)
