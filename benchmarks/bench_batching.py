@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     loop_tps, batch_tps = loop_tokens / loop_s, batch.tokens_per_s
     report = {
         "model": f"{args.arch} (random weights)", "prompts": len(prompts), "max_new_tokens": args.max_new_tokens,
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
         "loop": {"tokens": loop_tokens, "seconds": round(loop_s, 2), "tokens_per_s": round(loop_tps, 1)},
         "batch": {"batch_size": args.batch_size, "tokens": batch.generated_tokens, "seconds": round(batch.total_s, 2),
                   "tokens_per_s": round(batch_tps, 1)},
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(report, indent=2))
     verdict = "meets" if report["speedup"] >= args.target else "MISSES"
-    print(f"batch {args.batch_size}: {report['speedup']}x the tokens/s of one-at-a-time ({verdict} the {args.target}x target)")
+    print(f"batch {args.batch_size}: {report['speedup']}x the tokens/s of one-at-a-time "
+          f"({verdict} the {args.target}x target)")
     return 0
 
 

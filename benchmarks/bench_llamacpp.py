@@ -137,7 +137,8 @@ def table(results: dict[str, Any], clients: int) -> str:
     for arm, r in results.items():
         one, many = r["levels"]["1"], r["levels"][str(clients)]
         rows.append(f"| {arm} | {one['output_tokens_per_s']:.1f} | {many['output_tokens_per_s']:.1f} | "
-                    f"{one['ttft_s']['p50'] * 1000:.0f} / {many['ttft_s']['p50'] * 1000:.0f} | {r['rss_peak_mib']:.0f} |")
+                    f"{one['ttft_s']['p50'] * 1000:.0f} / {many['ttft_s']['p50'] * 1000:.0f} | "
+                    f"{r['rss_peak_mib']:.0f} |")
     return "\n".join(rows)
 
 

@@ -182,7 +182,8 @@ def print_summary(report: dict[str, Any]) -> None:
         e = lv.get("engine")
         if e:
             d, p = e["decode"], e["prefill"]
-            print(f"{name} engine: {p['steps']} steps with prompt chunks ({e['prefill_chunks']} chunks, {p['seconds']} s), "
+            print(f"{name} engine: {p['steps']} steps with prompt chunks ({e['prefill_chunks']} chunks, "
+                  f"{p['seconds']} s), "
                   f"{d['steps']} decode-only steps (mean batch {e['mean_decode_batch']}, {d['ms_per_step']} ms/step, "
                   f"forward {d['forward_s']} s, sampling+detok {d['sample_detok_s']} s), "
                   f"outside steps {e['outside_steps_s']} s, preemptions {e['preemptions']}")

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                                            min_new_tokens=args.max_new_tokens, do_sample=False, pad_token_id=0)
             expected.append(out[0, len(ids):].tolist())
     del reference_model
-    results = {name: run_engine(model, tokenizer, prompts, args.max_new_tokens, flags) for name, flags in VARIANTS.items()}
+    results = {name: run_engine(model, tokenizer, prompts, args.max_new_tokens, flags)
+               for name, flags in VARIANTS.items()}
     verdict = {name: {"matches_transformers": r["tokens"] == expected, **{k: v for k, v in r.items() if k != "tokens"}}
                for name, r in results.items()}
     ok = all(v["matches_transformers"] and v["blocks_used_after"] == 0 for v in verdict.values())

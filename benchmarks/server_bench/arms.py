@@ -122,7 +122,8 @@ def static_arm(model_path: str, prompts: list[str], args: argparse.Namespace) ->
     seconds = time.perf_counter() - start
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
     return {"api": "in-process", "batch_size": args.concurrency, "completed": len(prompts), "output_tokens": tokens,
-            "duration_s": seconds, "output_tokens_per_s": tokens / seconds, "all_full_length": tokens == n * len(prompts),
+            "duration_s": seconds, "output_tokens_per_s": tokens / seconds,
+            "all_full_length": tokens == n * len(prompts),
             "mean_input_tokens": round(sum(lengths) / len(lengths), 1),
             "loadavg_1min": [round(load, 2), round(os.getloadavg()[0], 2)]}
 

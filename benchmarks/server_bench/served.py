@@ -130,7 +130,8 @@ def child_env(threads: int | None, device: str = "cpu") -> dict[str, str]:
     return env
 
 
-def course_cmd(model: str, port: int, args: Any, batch_size: int | None = None, extra: list[str] | None = None) -> list[str]:
+def course_cmd(model: str, port: int, args: Any, batch_size: int | None = None,
+               extra: list[str] | None = None) -> list[str]:
     """`smol-inference serve` with the run's device, dtype, threads and limits (+ `extra` flags).
 
     With `args.course_checkout` (another checkout of this repository), its package serves instead, so two

@@ -5,8 +5,8 @@
   (`--disable-prefix-caching`). Issue 16 target: on / off <= 0.25.
 - long_prompt: 8 streams decode while one prompt of `--long-prompt-tokens` (3,000) arrives; the
   longest gap between two tokens of the running streams, with chunked prefill on
-  (`--max-batch-prefill-tokens` = `--prefill-chunk-tokens`, 512) and off (`--disable-chunked-prefill`, whose prefill budget
-  must hold the whole prompt). Issue 16 target: on / off <= 0.25.
+  (`--max-batch-prefill-tokens` = `--prefill-chunk-tokens`, 512) and off (`--disable-chunked-prefill`,
+  whose prefill budget must hold the whole prompt). Issue 16 target: on / off <= 0.25.
 
 Streams are read with httpx from TGI's /generate_stream; every wait is bounded by --request-timeout.
 benchmarks/README.md, "Engine v2 workloads".

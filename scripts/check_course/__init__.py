@@ -48,8 +48,9 @@ before the heading, identical in both languages::
 only, GitHub's automatic slug of one of its headings (Chinese slugs are not stable, so links into a
 Chinese file must use explicit anchors). The ordered list of explicit anchors must be the same in
 twins. In the lessons (root ``*.md`` other than README) an h2/h3 heading without an explicit anchor
-gets a warning (the title and "Contents" need none). Every relative link (Markdown ``[t](path)``, reference definitions, HTML ``href``/``src``)
-in every Markdown file and notebook must point at a file or folder that exists.
+gets a warning (the title and "Contents" need none). Every relative link (Markdown ``[t](path)``,
+reference definitions, HTML ``href``/``src``) in every Markdown file and notebook must point at a file
+or folder that exists.
 
 Repository paths.  Every path a lesson (root ``*.md``, English and Chinese; not TERMINOLOGY.md) names
 under scripts/, tests/, benchmarks/, docker/ or notebooks/, in prose, code spans or code blocks, is a

@@ -139,7 +139,8 @@ def build_chat_ui(config: ChatUIConfig) -> Any:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     default_url = os.environ.get(settings.ENV_TGI_URL) or f"http://{settings.DEFAULT_HOST}:{settings.DEFAULT_SERVER_PORT}"
     parser.add_argument("--endpoint", default=default_url,
-                        help=f"TGI or OpenAI-compatible server root (default: ${settings.ENV_TGI_URL} or {default_url})")
+                        help=f"TGI or OpenAI-compatible server root "
+                             f"(default: ${settings.ENV_TGI_URL} or {default_url})")
     parser.add_argument("--model", default=None, help="model name to send (default: the server's first model)")
     parser.add_argument("--api-key", default=None, help="Bearer token, if the server needs one")
     parser.add_argument("--system-prompt", default=None, help="a system message put before every conversation")

@@ -29,7 +29,8 @@ def non_negative_float(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", metavar="PROMPT", help="the question or text to continue")
-    parser.add_argument("--model", default=None, help="hub id, local path or 'tiny-instruct' (default: resolve_model())")
+    parser.add_argument("--model", default=None,
+                        help="hub id, local path or 'tiny-instruct' (default: resolve_model())")
     parser.add_argument("--max-new-tokens", type=positive_int, default=DEFAULT_MAX_NEW_TOKENS)
     parser.add_argument("--temperature", type=non_negative_float, default=0.0, help="0 means greedy decoding")
     parser.add_argument("--seed", type=int, default=None, help="seed for sampling (reproducible output)")

@@ -89,7 +89,8 @@ def load_generator(model: str | None = None, *, device: str = "auto", dtype: Any
     return generator
 
 
-def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | GenerationParams | None = None, **params: Any) -> GenerationResult:
+def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | GenerationParams | None = None,
+         **params: Any) -> GenerationResult:
     """One reply to a conversation (or a single user prompt) with its measurements.
 
     Section "Chat templates"; parameters as in `make_params`, e.g. `chat(g, "Hi", temperature=0.7, seed=0)`.
@@ -103,8 +104,9 @@ def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset |
     return decode(generator, inputs, output, chosen, clock.ttft(), time.perf_counter() - clock.start)[0]
 
 
-def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8, sort_by_length: bool = True,
-                   preset: str | Preset | GenerationParams | None = None, **params: Any) -> BatchResult:
+def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8,
+                   sort_by_length: bool = True, preset: str | Preset | GenerationParams | None = None,
+                   **params: Any) -> BatchResult:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
     Sorting by length first puts similar prompts together, so less padding is computed. Each row
@@ -138,7 +140,8 @@ class ChatStream:
     as in `chat`: text that may be the start of a stop string is held back until it is known.
     """
 
-    def __init__(self, generator: TextGenerator, messages: Messages, params: GenerationParams, timeout_s: float) -> None:
+    def __init__(self, generator: TextGenerator, messages: Messages, params: GenerationParams,
+                 timeout_s: float) -> None:
         from transformers import TextIteratorStreamer
 
         self._generator, self._params = generator, params

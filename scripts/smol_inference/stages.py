@@ -1,9 +1,9 @@
 """The three stages of a text-generation pipeline, and what they measure.
 
 Pre-process (chat template, tokenizer with left padding), forward (`model.generate` with per-row
-seeded sampling, OpenAI's stop rule and a cancel flag: controls.py), post-process (cut the prompt off, count tokens up to EOS, decode),
-as in the transformers "Pipelines" and "Text generation strategies" guides. The helpers in
-pipeline.py are built from these. Taught in inference_pipeline.md, "How a pipeline works" and
+seeded sampling, OpenAI's stop rule and a cancel flag: controls.py), post-process (cut the prompt off,
+count tokens up to EOS, decode), as in the transformers "Pipelines" and "Text generation strategies"
+guides. The helpers in pipeline.py are built from these. Taught in inference_pipeline.md, "How a pipeline works" and
 "Measuring a generation".
 """
 
@@ -160,8 +160,10 @@ def forward(generator: TextGenerator, inputs: dict, params: GenerationParams, st
     kwargs = params.generate_kwargs()
     rows, prompt_len = inputs["input_ids"].shape                # [batch, prompt_len]
     if params.sampling:
-        kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None, logits_processor=LogitsProcessorList(
-            [RowSampler(rows, params.seed, params.temperature, params.top_k, params.top_p, inputs["input_ids"].device)]))
+        sampler = RowSampler(rows, params.seed, params.temperature, params.top_k, params.top_p,
+                             inputs["input_ids"].device)
+        kwargs.update(do_sample=False, temperature=None, top_k=None, top_p=None,
+                      logits_processor=LogitsProcessorList([sampler]))
     criteria: list[StoppingCriteria] = []
     if params.stop:
         criteria.append(StopStrings(generator.tokenizer, prompt_len, params.stop))

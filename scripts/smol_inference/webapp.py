@@ -4,8 +4,9 @@ Routes and shapes follow Text Generation Inference's API, cut down (TGI's docs/o
 `POST /generate` (JSON body `{inputs | messages, parameters}`), `POST /generate_stream` (server-sent
 events, `data: {json}`), `GET /health`; errors are `{"error", "error_type"}` with TGI's wording
 ("Input validation error: ...", status 422, also for text that is not valid Unicode). A conversation
-ending with an assistant message is continued; stop strings follow OpenAI's rule (pipeline.py). The model runs off the event loop, one request at a time (a lock), which is exactly
-the limit that serving engines remove. Taught in inference_pipeline.md, "A simple web server".
+ending with an assistant message is continued; stop strings follow OpenAI's rule (pipeline.py). The
+model runs off the event loop, one request at a time (a lock), which is exactly the limit that serving
+engines remove. Taught in inference_pipeline.md, "A simple web server".
 
 Start it with `smol-inference webapp` or `uvicorn --factory smol_inference.webapp:create_app`.
 """
@@ -225,7 +226,8 @@ class BackgroundServer:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, help="hub id, local path or 'tiny-instruct' (default: resolve_model())")
+    parser.add_argument("--model", default=None,
+                        help="hub id, local path or 'tiny-instruct' (default: resolve_model())")
     parser.add_argument("--host", default=settings.DEFAULT_HOST, help="interface to listen on (default: loopback)")
     parser.add_argument("--port", type=int, default=settings.DEFAULT_WEBAPP_PORT)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")

@@ -31,7 +31,8 @@ def _load(name: str):
 
 def test_batching_summary_reads_the_report_and_verdict() -> None:
     run_all = _load("run_all")
-    stdout = 'noise\n{\n  "speedup": 5.1,\n  "loop": {"tokens": 3}\n}\nbatch 16: 5.1x the tokens/s (meets the 4.0x target)\n'
+    stdout = ('noise\n{\n  "speedup": 5.1,\n  "loop": {"tokens": 3}\n}\n'
+              'batch 16: 5.1x the tokens/s (meets the 4.0x target)\n')
     summary = run_all.batching_summary(stdout)
     assert summary["speedup"] == 5.1 and summary["verdict"].startswith("batch 16: 5.1x")
     assert run_all.batching_summary("crashed")["speedup"] is None
@@ -57,7 +58,8 @@ def test_course_arms_can_run_another_checkout() -> None:
     assert other[:2] == ["env", f"PYTHONPATH={REPO / 'scripts'}"]
     assert other[2:] == plain                                # same interpreter, same flags, other package
     with pytest.raises(SystemExit, match="no scripts/smol_inference"):   # never the installed package instead
-        course_cmd("MODEL", 8080, bench_server.parse_args(["--arms", "course", "--course-checkout", str(REPO / "docs")]))
+        args = bench_server.parse_args(["--arms", "course", "--course-checkout", str(REPO / "docs")])
+        course_cmd("MODEL", 8080, args)
 
 
 @pytest.mark.timeout(1200)

@@ -1,6 +1,7 @@
 """smol_inference.client units: retry delays, error classes, PromQL quantiles, metrics parsing, base URL.
 
-No server: tests/client/test_client_stub.py scripts failures on a stub, tests/client/test_client.py talks to a real endpoint.
+No server: tests/client/test_client_stub.py scripts failures on a stub, tests/client/test_client.py talks to a
+real endpoint.
 """
 
 from __future__ import annotations

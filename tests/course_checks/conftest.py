@@ -1,4 +1,5 @@
-"""The `course` fixture of the check_course tests: a small valid course in tmp_path (support/check_course_helpers.py)."""
+"""The `course` fixture of the check_course tests: a small valid course in tmp_path
+(support/check_course_helpers.py)."""
 
 from __future__ import annotations
 

@@ -16,11 +16,13 @@ from check_course_helpers import (
 
 
 def test_cli_exit_codes_and_report(course: Path) -> None:
-    ok = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course)], check=False, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course)], check=False, capture_output=True,
+                        text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout
     assert "OK: 0 error(s)" in ok.stdout and "lesson.md" in ok.stdout
     (course / "lesson_cn.md").unlink()
-    bad = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course)], check=False, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([sys.executable, str(SCRIPT), "--root", str(course)], check=False, capture_output=True,
+                         text=True, timeout=60)
     assert bad.returncode == 1
     assert "missing twin" in bad.stdout and "FAILED" in bad.stdout
 

@@ -36,7 +36,8 @@ def test_missing_header_fails_and_update_hash_inserts_it(course: Path) -> None:
     zh.write_text(zh.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
     assert_fails(course, "lesson_cn.md: first line must be '<!-- source: lesson.md@")
     cc.update_hash(zh, course)
-    assert zh.read_text(encoding="utf-8").startswith(f"<!-- source: lesson.md@{cc.content_hash(course / 'lesson.md')} -->\n# 第 1 课")
+    header = f"<!-- source: lesson.md@{cc.content_hash(course / 'lesson.md')} -->\n"
+    assert zh.read_text(encoding="utf-8").startswith(header + "# 第 1 课")
     assert not errors(course)
 
 
@@ -80,7 +81,8 @@ def test_missing_english_lesson_is_not_an_error(course: Path) -> None:
     (course / "lesson.md").unlink()
     (course / "lesson_cn.md").unlink()
     (course / "README.md").write_text(readme(False).replace("[lesson](lesson.md#first-part)", ""), encoding="utf-8")
-    (course / "README_cn.md").write_text(readme(True).replace("[lesson](lesson_cn.md#first-part)", ""), encoding="utf-8")
+    (course / "README_cn.md").write_text(readme(True).replace("[lesson](lesson_cn.md#first-part)", ""),
+                                         encoding="utf-8")
     cc.update_hash(course / "README_cn.md", course)
     nb = read_nb(course / "notebooks" / "demo.ipynb")
     for path in (course / "notebooks" / "demo.ipynb", course / "notebooks" / "demo_cn.ipynb"):

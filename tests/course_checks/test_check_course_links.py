@@ -100,7 +100,8 @@ def test_chinese_file_linking_english_twin_warns(course: Path) -> None:
     zh.write_text(zh.read_text(encoding="utf-8") + "\n[英文版](lesson.md) [自述](README.md)\n", encoding="utf-8")
     report = cc.run_checks(course)
     assert report.ok
-    assert report.warnings == [("lesson_cn.md", "line 30: links the English README.md; link its translation README_cn.md")]
+    assert report.warnings == [("lesson_cn.md",
+                                "line 30: links the English README.md; link its translation README_cn.md")]
 
 
 def test_lesson_heading_without_anchor_warns(course: Path) -> None:
@@ -117,4 +118,5 @@ def test_lesson_heading_without_anchor_warns(course: Path) -> None:
     report = cc.run_checks(course)
     assert report.ok, report.render()
     assert report.warnings == [("lesson.md", ("line 18: heading 'Second part' has no explicit anchor "
-                                             "(add <a id=\"second-part\"></a> before it, and the same in the translation)"))]
+                                             "(add <a id=\"second-part\"></a> before it, "
+                                             "and the same in the translation)"))]

@@ -46,7 +46,8 @@ def test_missing_self_check_fails(course: Path) -> None:
         del nb["cells"][5]
         write_nb(path, nb)
     cc.update_hash(course / "notebooks" / "demo_cn.ipynb", course)
-    errs = assert_fails(course, "notebooks/demo.ipynb: cell 3: exercise section 'Exercise 1: add one' has no check cell",
+    errs = assert_fails(course,
+                        "notebooks/demo.ipynb: cell 3: exercise section 'Exercise 1: add one' has no check cell",
                         "notebooks/demo_cn.ipynb: cell 3: exercise section '练习 1：加一'")
     assert len(errs) == 2
 

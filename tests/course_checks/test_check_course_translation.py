@@ -91,7 +91,9 @@ def test_fences_inside_list_items() -> None:
 
 def test_glossary_warns_but_does_not_fail(course: Path) -> None:
     zh = course / "lesson_cn.md"
-    zh.write_text(zh.read_text(encoding="utf-8") + "\n持续批处理很重要。`持续批处理` 在代码里不算。\n", encoding="utf-8")
+    zh.write_text(zh.read_text(encoding="utf-8") + "\n持续批处理很重要。`持续批处理` 在代码里不算。\n",
+                  encoding="utf-8")
     report = cc.run_checks(course)
     assert report.ok
-    assert [w for _, w in report.warnings] == ["line 30: '持续批处理' for 'continuous batching'; the glossary says '连续批处理'"]
+    assert [w for _, w in report.warnings] == [
+        "line 30: '持续批处理' for 'continuous batching'; the glossary says '连续批处理'"]

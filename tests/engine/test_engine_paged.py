@@ -73,7 +73,8 @@ def test_smollm2_architecture_matches_transformers_generate(smollm2_arch):
     shared = prompt_ids(tokenizer, "Tell me about the sea. " * 6)
     prompts = [shared, shared[:-3] + prompt_ids(tokenizer, "Name a colour."), prompt_ids(tokenizer, "Hi")]
     expected = [reference_greedy(reference_model, ids, 8) for ids in prompts]
-    for flags in ({}, {"max_batch_prefill_tokens": 16}, {"disable_prefix_caching": True, "disable_chunked_prefill": True}):
+    for flags in ({}, {"max_batch_prefill_tokens": 16},
+                  {"disable_prefix_caching": True, "disable_chunked_prefill": True}):
         tokens, _ = outputs(model, tokenizer, 2048, prompts, max_new=8, max_total_tokens=512, **flags)
         assert [tokens[i] for i in range(len(prompts))] == expected, flags
 

@@ -96,7 +96,8 @@ def test_pipeline_correct_and_wrong(generator: Any, capsys: pytest.CaptureFixtur
 
     wrong_answers = {
         "精度": {"my_pipe": pipeline("text-generation", model=TINY_MODEL, device=generator.device)},  # float32
-        "聊天模板": {"my_input_ids": pipe.tokenizer("What is the capital of France?", return_tensors="pt")["input_ids"]},
+        "聊天模板": {"my_input_ids": pipe.tokenizer("What is the capital of France?",
+                                                    return_tensors="pt")["input_ids"]},
         "所有位置": {"my_logits": logits[:, -1]},                                      # only the last position
         "最后一个": {"my_next_token": pipe.tokenizer.decode(int(logits[0, 0].argmax()))
                    if pipe.tokenizer.decode(int(logits[0, 0].argmax())) != right["my_next_token"] else "?"},

@@ -231,7 +231,8 @@ def test_bench_sampler_plumbing_runs(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)  # type: ignore[union-attr]
     out = tmp_path / "sampler.json"
-    assert bench.main(["--batch-sizes", "2", "--steps", "1", "--vocab", "512", "--detokenize", "", "--json", str(out)]) == 0
+    assert bench.main(["--batch-sizes", "2", "--steps", "1", "--vocab", "512", "--detokenize", "",
+                       "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert {row["workload"] for row in report["sampler"]} == set(bench.WORKLOADS)
     assert all(row["batched_ms"] > 0 and row["row_by_row_ms"] > 0 for row in report["sampler"])

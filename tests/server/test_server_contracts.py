@@ -55,7 +55,8 @@ def test_presence_penalty_maps_to_repetition_penalty_plus_two(http):
     mapped = chat(http, presence_penalty=0.0, max_tokens=12)["choices"][0]["message"]["content"]
     assert mapped == chat(http, repetition_penalty=2.0, max_tokens=12)["choices"][0]["message"]["content"]
     for bad in (-2.0, 2.5):
-        assert "presence_penalty" in refused(http.post("/v1/chat/completions", json={**GREEDY, "presence_penalty": bad}))
+        answer = http.post("/v1/chat/completions", json={**GREEDY, "presence_penalty": bad})
+        assert "presence_penalty" in refused(answer)
     assert "presence_penalty" in refused(http.post("/v1/completions", json={"prompt": "Hi", "presence_penalty": 3.0}))
 
 
@@ -90,7 +91,8 @@ def test_deprecated_function_fields_are_refused_in_one_place(http, field):
     ([{"role": "system", "content": None}], "`content` is required in a system message"),
     ([{"role": "user", "content": []}], "must not be an empty list"),
     ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}], "reads text only"),
-    ([{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}], "not allowed in a system"),
+    ([{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}],
+     "not allowed in a system"),
     ([{"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}], "not allowed in a user"),
     ([{"role": "user", "content": [{"type": "text"}]}], "a 'text' part is"),
 ])

@@ -105,7 +105,8 @@ def notebook(zh: bool) -> dict:
         code("# 准备\nvalue = 41" if zh else "# setup\nvalue = 41"),
         code('ex1, = exercises("demo", globals(), language="%s")' % ("zh" if zh else "en")),
         md("## 练习 1：加一" if zh else "## Exercise 1: add one"),
-        code("GIVEN = 1\nex1.fill()  # 参考答案\n# 在这里写代码" if zh else "GIVEN = 1\nex1.fill()  # worked solution\n# Your code here"),
+        code("GIVEN = 1\nex1.fill()  # 参考答案\n# 在这里写代码" if zh
+             else "GIVEN = 1\nex1.fill()  # worked solution\n# Your code here"),
         code("ex1.check()\n# ex1.hint()" if zh else "ex1.check()\n# ex1.hint()"),
         md("## 下一步" if zh else "## Where next"),
     ]

@@ -60,7 +60,8 @@ def classify(command: str) -> tuple[str, str]:
         if sub in ("serve", "webapp"):
             return "server", sub
         if sub == "chat-ui":
-            return "no", "`smol-inference chat-ui` is an interactive browser UI (tests/client/test_chat_ui.py drives it)"
+            return "no", ("`smol-inference chat-ui` is an interactive browser UI "
+                          "(tests/client/test_chat_ui.py drives it)")
         if sub == "bench":
             return "no", "`smol-inference bench` is a long load test (tests/bench/test_bench.py runs it at small sizes)"
         return "no", f"`smol-inference {sub}` is not run by the lesson tests"

@@ -86,7 +86,8 @@ class GenerationGoals(Exercise):
         self.expect(not params.sampling or params.seed is not None,
                     "`deterministic` samples without a seed: it repeated here by chance (this model is very "
                     "sure of itself); use do_sample=False",
-                    "`deterministic` 在没有 seed 的情况下采样：这里的重复只是碰巧（该模型非常确定）；请用 do_sample=False")
+                    "`deterministic` 在没有 seed 的情况下采样：这里的重复只是碰巧（该模型非常确定）；"
+                    "请用 do_sample=False")
 
     def _check_varied(self, generator: Any, settings: dict) -> None:
         params = self._params("varied", settings)

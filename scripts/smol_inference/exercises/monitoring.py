@@ -134,8 +134,8 @@ class Monitoring(Exercise):
         self.expect(tuple(got) == target if isinstance(got, (tuple, list)) else False,
                     f"with {target[1]} requests running and {target[0]} waiting (the model held), read_gauges(url) "
                     f"returned {got!r}, expected {target}: (tgi_queue_size, tgi_batch_current_size)",
-                    f"在 {target[1]} 个请求运行、{target[0]} 个请求等待时（模型被暂停），read_gauges(url) 返回 {got!r}，"
-                    f"应为 {target}：(tgi_queue_size, tgi_batch_current_size)")
+                    f"在 {target[1]} 个请求运行、{target[0]} 个请求等待时（模型被暂停），"
+                    f"read_gauges(url) 返回 {got!r}，应为 {target}：(tgi_queue_size, tgi_batch_current_size)")
 
     def _check_ttft(self, ttft_from_metrics: Any, url: str) -> None:
         from ..bench import BenchConfig, run_bench_async
@@ -155,8 +155,9 @@ class Monitoring(Exercise):
                     f"ttft_from_metrics says {estimate * 1000:.1f} ms, clients measured a median TTFT of "
                     f"{client * 1000:.1f} ms (accepted: {max(low, 0) * 1000:.0f} to {high * 1000:.0f} ms): "
                     "add the p50 queue time and the p50 prefill time",
-                    f"ttft_from_metrics 给出 {estimate * 1000:.1f} 毫秒，客户端测得的首词元延迟中位数是 {client * 1000:.1f} "
-                    f"毫秒（可接受范围：{max(low, 0) * 1000:.0f} 到 {high * 1000:.0f} 毫秒）：请把排队时间 p50 与预填充时间 p50 相加")
+                    f"ttft_from_metrics 给出 {estimate * 1000:.1f} 毫秒，客户端测得的首词元延迟中位数是 "
+                    f"{client * 1000:.1f} 毫秒（可接受范围：{max(low, 0) * 1000:.0f} 到 {high * 1000:.0f} 毫秒）："
+                    "请把排队时间 p50 与预填充时间 p50 相加")
 
     def _check_spread(self, pick_replica: Any, urls: list[str]) -> None:
         import asyncio
@@ -223,6 +224,7 @@ class Monitoring(Exercise):
                     f"{len(failed)} of {OVERLOAD_EXTRA} requests failed ({', '.join(failed)}) although the replica "
                     f"was busy for only about {OVERLOAD_HOLD_S:g} s after their first 429: give retry_policy more "
                     "retries and a longer max_delay_s",
-                    f"{OVERLOAD_EXTRA} 个请求中有 {len(failed)} 个失败（{', '.join(failed)}），而副本在它们第一次收到 429 "
-                    f"后只忙了约 {OVERLOAD_HOLD_S:g} 秒：请给 retry_policy 更多重试次数和更长的 max_delay_s")
+                    f"{OVERLOAD_EXTRA} 个请求中有 {len(failed)} 个失败（{', '.join(failed)}），"
+                    f"而副本在它们第一次收到 429 后只忙了约 {OVERLOAD_HOLD_S:g} 秒："
+                    "请给 retry_policy 更多重试次数和更长的 max_delay_s")
 

@@ -94,7 +94,8 @@ class CreatePipeline(Exercise):
         self.expect(isinstance(input_ids, torch.Tensor) and input_ids.dim() == 2 and input_ids.shape[0] == 1,
                     f"`my_input_ids` should be a tensor of shape [1, prompt_len], got {_shape(input_ids)}: "
                     "tokenize with return_tensors='pt'",
-                    f"`my_input_ids` 应为形状 [1, prompt_len] 的张量，实际是 {_shape(input_ids)}：分词时传入 return_tensors='pt'")
+                    f"`my_input_ids` 应为形状 [1, prompt_len] 的张量，实际是 {_shape(input_ids)}："
+                    "分词时传入 return_tensors='pt'")
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
                                                add_generation_prompt=True)
         accepted = [tokenizer(prompt, add_special_tokens=flag)["input_ids"] for flag in (False, True)]

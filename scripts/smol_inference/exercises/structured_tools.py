@@ -71,10 +71,12 @@ class StructuredTools(Exercise):
                "tool_prompt='Call a function.') returns the call (smol_inference.client.structured.tool_calls "
                "reads it); send back the assistant message with its tool_calls and a 'tool' message with the result."),
         "zh": ("client.chat_json(messages, CountryFacts, max_tokens=80, temperature=0) 把你的模型作为 response_format "
-               "发送，并把回答解析成它；每个字符串都要有界（pattern、maxLength 或 enum），否则 max_tokens 可能截断 JSON。"
+               "发送，并把回答解析成它；每个字符串都要有界（pattern、maxLength 或 enum），"
+               "否则 max_tokens 可能截断 JSON。"
                "对于工具，给 `country` 设一个 enum，只列出 get_capital 认识的国家；client.chat(..., "
                "tools=[get_capital_tool], tool_choice='required', tool_prompt='Call a function.') 会返回调用"
-               "（可用 smol_inference.client.structured.tool_calls 读取）；再把带 tool_calls 的 assistant 消息和一条装着"
+               "（可用 smol_inference.client.structured.tool_calls 读取）；"
+               "再把带 tool_calls 的 assistant 消息和一条装着"
                "结果的 'tool' 消息发回去。"),
     }
     solution_code: ClassVar[str] = SOLUTION

@@ -41,7 +41,8 @@ DEFAULT_TOOLS = ("llama-server",)
 #: Scheduling priority of the compiler processes (a build must not starve a shared machine).
 BUILD_NICENESS = 10
 LOG_TAIL_LINES = 30
-MISSING_TOOLS_HINT = "install them (Debian/Ubuntu: apt-get install cmake g++; macOS: xcode-select --install, brew install cmake)"
+MISSING_TOOLS_HINT = ("install them (Debian/Ubuntu: apt-get install cmake g++; "
+                      "macOS: xcode-select --install, brew install cmake)")
 
 
 class BuildError(RuntimeError):

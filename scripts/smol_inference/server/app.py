@@ -51,6 +51,7 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
             torch.set_num_threads(config.torch_threads)            # default: torch's, one per physical core
         resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
         metrics: ServerMetrics = app.state.metrics
+        assert resolved.max_batch_total_tokens is not None  # resolve() sets every limit
         metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)
         engine = Engine(model, tokenizer, resolved, metrics)
         engine.start()

@@ -66,7 +66,8 @@ class ServerMetrics:
         # the `_total` that vLLM's prometheus-client counters carry.
         self.prefix_cache_queries = CounterFamily("vllm:prefix_cache_queries_total",
                                                   "Prompt tokens looked up in the prefix cache")
-        self.prefix_cache_hits = CounterFamily("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache")
+        self.prefix_cache_hits = CounterFamily("vllm:prefix_cache_hits_total",
+                                               "Prompt tokens found in the prefix cache")
         self.num_preemptions = CounterFamily("vllm:num_preemptions_total", "Sequences preempted for lack of KV blocks")
         self.prefill_chunks = CounterFamily("tgi_batch_prefill_chunks", "Prompt chunks run (chunked prefill)")
         self.counters = [self.request_count, self.request_success, self.request_failure,

@@ -92,7 +92,8 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
                   "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None,
                   "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
         return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                             "choices": [choice], "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
+                             "choices": [choice],
+                             "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                             headers=service.headers(valid, seq, timing))
     finally:
         if permit is not None:

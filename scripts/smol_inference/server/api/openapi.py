@@ -17,8 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .response_schemas import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk, CompletionFinal,
-                         ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken, StreamResponse)
+from .response_schemas import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk,
+                               CompletionFinal, ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken,
+                               StreamResponse)
 from ..errors import STATUS
 
 

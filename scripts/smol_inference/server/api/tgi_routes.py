@@ -78,7 +78,8 @@ async def run_blocking(service: Service, valid: ValidRequest, request: Request, 
 
 
 async def token_stream(service: Service, valid: ValidRequest, permit: Permit | None,
-                       timing: Timing, count: bool = True) -> AsyncIterator[tuple[int, TokenInfo | None, list[TokenInfo], Sequence | None]]:
+                       timing: Timing, count: bool = True,
+                       ) -> AsyncIterator[tuple[int, TokenInfo | None, list[TokenInfo], Sequence | None]]:
     """(index, token, top tokens, finished sequence or None) as the model thread produces them.
 
     A `None` token is a keep-alive tick. Closing the iterator early (client gone) cancels the sequence.

@@ -24,8 +24,9 @@ from ..sampling.grammar import GrammarSpec
 from ..errors import ApiError
 
 NO_TOOL = "no_tool"
-NO_TOOL_FUNCTION: dict[str, Any] = {"name": NO_TOOL, "description": "Open ended response with no specific tool selected",
-                    "parameters": {"type": "object"}}
+NO_TOOL_FUNCTION: dict[str, Any] = {
+    "name": NO_TOOL, "description": "Open ended response with no specific tool selected",
+    "parameters": {"type": "object"}}
 
 
 def tool_error(message: str) -> ApiError:

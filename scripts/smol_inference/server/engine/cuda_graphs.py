@@ -69,7 +69,8 @@ class DecodeGraphs:
         log.info("captured %d CUDA graphs (batch sizes %s, block-table widths %s)", len(self.graphs),
                  self.batch_sizes, self.widths)
 
-    def run(self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]]) -> torch.Tensor | None:
+    def run(self, ids: list[int], positions: list[int], slots: list[int],
+            tables: list[list[int]]) -> torch.Tensor | None:
         """One decode step of len(ids) sequences, if a graph fits: logits [n, V]."""
         n = len(ids)
         width = max(len(t) for t in tables)

@@ -46,6 +46,7 @@ class Engine:
     def __init__(self, model: Any, tokenizer: Any, config: ServerConfig, metrics: Any = None) -> None:
         self.model, self.tokenizer, self.config, self.metrics = model, tokenizer, config, metrics
         bs = config.kv_block_size
+        assert config.max_batch_total_tokens is not None, "Engine needs a resolved config (config.resolve(...))"
         self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
         self.blocks = BlockManager(self.pool)
         dtype = next(model.parameters()).dtype

@@ -97,4 +97,5 @@ def kv_capacity(model: Any, config: Any, model_context: int | None) -> int | Non
     shape, draft = KVShape.of(model.config), config.resolve(model_context)
     if torch.device(model.device).type == "cuda":
         return gpu_capacity_tokens(model, shape, draft.max_batch_prefill_tokens, GPU_MEMORY_FRACTION)
-    return min(BATCH_TOTAL_SEQUENCES * draft.max_total_tokens, cpu_capacity_tokens(shape, model.dtype, CPU_KV_CACHE_BYTES))
+    return min(BATCH_TOTAL_SEQUENCES * draft.max_total_tokens,
+               cpu_capacity_tokens(shape, model.dtype, CPU_KV_CACHE_BYTES))

@@ -87,7 +87,7 @@ class ModelRunner:
         self.sink_block = blocks.pool.num_blocks + 1
         use_paged_attention(model)
 
-    def _tensor(self, values: list[int]) -> torch.Tensor:
+    def _tensor(self, values: list[int] | list[list[int]]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.long).to(self.device, non_blocking=True)
 
     def prepare(self, work: list[Work]) -> tuple[torch.Tensor, torch.Tensor, StepContext, list[int]]:

@@ -49,6 +49,7 @@ class Scheduler:
     def schedule(self) -> list[Work]:
         """The next step: [] when nothing can run."""
         budget = self.config.max_batch_prefill_tokens
+        assert budget is not None  # a resolved config (checked in __init__) sets every limit
         work: list[Work] = []
         for seq in list(self.running):
             if not seq.block_table:                           # preempted earlier in this loop (freed)

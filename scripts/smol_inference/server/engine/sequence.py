@@ -39,7 +39,8 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class StoppingParams:
-    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (smol_inference/stopping.py)."""
+    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule
+    (smol_inference/stopping.py)."""
 
     max_new_tokens: int
     stop_sequences: tuple[str, ...] = ()

@@ -1,7 +1,8 @@
 """Load the model and tokenizer the server will serve, safely by default.
 
-Like TGI's launcher: `--dtype` picks the weights' precision (default: bfloat16 on a GPU that supports it, else float16, float32 on
-CPU where half precision is slow), and remote code runs only with `--trust-remote-code`.
+Like TGI's launcher: `--dtype` picks the weights' precision (default: bfloat16 on a GPU that supports it,
+else float16, float32 on CPU where half precision is slow), and remote code runs only with
+`--trust-remote-code`.
 text_generation_inference.md, "Launcher flags".
 """
 

@@ -191,7 +191,7 @@ def allowed_mask(states: Sequence[GrammarState | None], vocab: int) -> torch.Ten
     packed = np.full((len(states), (n + 31) // 32), -1, dtype=np.int32)      # [B, W]
     llg_numpy.fill_next_token_bitmask_par(_shared_executor(), rows, packed)
     for i, state in enumerate(states):
-        if state is not None and state.matcher.is_error():                                         # broken state: eos only
+        if state is not None and state.matcher.is_error():                   # broken state: eos only
             packed[i] = 0
             packed[i, state.eos_id // 32] = np.int32(np.uint32(1 << (state.eos_id % 32)).view(np.int32))
     shifts = torch.arange(32, dtype=torch.int32)                              # [32]
