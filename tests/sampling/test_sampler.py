@@ -207,7 +207,7 @@ def tgi_typical_p(row: torch.Tensor, mass: float) -> set[int]:
 @pytest.mark.parametrize("spread", [4.0, 0.05])          # peaked: settled among the candidates; flat: full sort
 @pytest.mark.parametrize("name, reference", [("top_p", tgi_top_p), ("typical_p", tgi_typical_p)])
 def test_nucleus_warpers_keep_tgis_tokens_on_a_large_vocabulary(spread, name, reference):
-    from smol_inference.server.config import NUCLEUS_CANDIDATES
+    from smol_inference.server.sampling.config import NUCLEUS_CANDIDATES
     from smol_inference.server.sampling import warpers
 
     vocab = 4 * NUCLEUS_CANDIDATES

@@ -49,10 +49,14 @@ def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | 
 
         if config.torch_threads and str(getattr(model, "device", "cpu")).startswith("cpu"):
             torch.set_num_threads(config.torch_threads)            # default: torch's, one per physical core
-        resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
+        capacity = None
+        if config.max_batch_total_tokens is None:                  # the flag wins; else what memory allows
+            draft = config.resolve(context)
+            capacity = kv_capacity(model, draft.max_total_tokens, draft.max_batch_prefill_tokens)
+        resolved = config.resolve(context, kv_capacity=capacity)
         metrics: ServerMetrics = app.state.metrics
         metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)
-        engine = Engine(model, tokenizer, resolved, metrics)
+        engine = Engine(model, tokenizer, resolved.engine_config(), metrics)
         engine.start()
         service = Service(engine, resolved, metrics)
         _warm_up(engine, tokenizer)

@@ -8,6 +8,18 @@ grammar, warpers, then argmax or a seeded draw) -> warpers.py (the processors) -
 "Sampling".
 """
 
-from .sampler import SampleResult, prompt_logprobs, sample_batch
+from __future__ import annotations
 
-__all__ = ["SampleResult", "prompt_logprobs", "sample_batch"]
+from typing import Any
+
+from .params import SamplingParams, SamplingRow
+
+__all__ = ["SampleResult", "SamplingParams", "SamplingRow", "prompt_logprobs", "sample_batch"]
+
+
+def __getattr__(name: str) -> Any:  # lazy: the parameters' shape must not import torch
+    if name in ("SampleResult", "prompt_logprobs", "sample_batch"):
+        from . import sampler
+
+        return getattr(sampler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,7 +36,7 @@ import llguidance.numpy as llg_numpy
 import numpy as np
 import torch
 
-from ..config import GRAMMAR_CACHE_SIZE
+from .config import GRAMMAR_CACHE_SIZE
 
 KINDS = ("json_schema", "regex", "lark")
 #: JSON layout the constrained model writes: no free whitespace (a small model would pad with it until
