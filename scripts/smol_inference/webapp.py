@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from . import settings
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
-from .server.errors import PREFIX
+from .errors import PREFIX
 from .server.api.tgi_schemas import invalid_unicode
 
 

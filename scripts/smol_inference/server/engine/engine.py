@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from ...errors import DEADLINE_EXCEEDED, GENERATION_FAILED, SHUTTING_DOWN
 from ..sampling import prompt_logprobs, sample_batch
 from .block_pool import BlockPool
 from .block_manager import BlockManager
@@ -35,9 +36,7 @@ from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, Work,
 
 log = logging.getLogger("smol_inference.server")
 PREFILL, DECODE = "prefill", "decode"
-FAILED = "Request failed during generation"
-EXPIRED = "Request failed during generation: deadline exceeded"
-SHUTTING_DOWN = "Server is shutting down"
+FAILED, EXPIRED = GENERATION_FAILED, DEADLINE_EXCEEDED             # the engine's messages (smol_inference/errors.py)
 
 
 class Engine:
