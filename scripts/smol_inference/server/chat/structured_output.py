@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from ..sampling.grammar import GrammarError, GrammarSpec, GrammarState, compiler_for
+from ...grammar import GrammarError, GrammarSpec, GrammarState, compiler_for
 from ..errors import ApiError, validation
 
 #: OpenAI's deprecated function-calling fields (before `tools`): refused by name.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import structured_output
-from ..sampling.grammar import GrammarSpec
+from ...grammar import GrammarSpec
 from .tool_calls import NO_TOOL, ToolPlan, call_name_so_far, parse_call, plan_tools, template_renders_tools, \
     tool_error, tool_suffix
 

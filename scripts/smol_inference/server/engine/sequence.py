@@ -64,7 +64,7 @@ class Sequence:
     finished_at: float | None = None
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
-    grammar: Any = None                        # sampling/grammar.py GrammarState, or None
+    grammar: Any = None                        # smol_inference/grammar.py GrammarState, or None
     detokenizer: Any = None                    # IncrementalDetokenizer, created at admission
     deadline: float = float("inf")             # time.perf_counter() after which the request fails
     # --- paged KV cache (block_manager.py) ---

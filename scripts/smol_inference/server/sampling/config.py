@@ -4,5 +4,3 @@ server/config.py)."""
 #: top-p and typical-p look for the tokens they keep among this many candidates first; only a row
 #: whose candidates hold less than top_p (typical_p) of the probability pays for a full-vocabulary sort.
 NUCLEUS_CANDIDATES = 1024
-#: Compiled grammars kept per tokenizer (LRU by type and value; grammar.py).
-GRAMMAR_CACHE_SIZE = 64

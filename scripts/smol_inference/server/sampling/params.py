@@ -44,7 +44,7 @@ class SamplingRow(Protocol):
     """One row of a batch as the sampler reads it; `generator` and `grammar` are the sampler's state."""
 
     generator: Any                         # torch.Generator, created and seeded by the sampler on first draw
-    grammar: Any                           # grammar.py GrammarState, or None
+    grammar: Any                           # smol_inference/grammar.py GrammarState, or None
 
     @property
     def sampling(self) -> SamplingParams: ...

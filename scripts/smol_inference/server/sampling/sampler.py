@@ -3,7 +3,7 @@
 Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
 parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
 batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
-frequency penalty, the grammar mask (grammar.py, imported only when a row has a grammar), then for
+frequency penalty, the grammar mask (../../grammar.py, imported only when a row has a grammar), then for
 sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
 
 Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
@@ -94,7 +94,7 @@ def _choose(scores: torch.Tensor, seqs: list[SamplingRow], fallback: torch.Tenso
     warpers.frequency_penalty(scores, seqs)
     states = [getattr(seq, "grammar", None) for seq in seqs]
     if any(state is not None for state in states):
-        from .grammar import apply_grammar                                       # only when a row has one
+        from ...grammar import apply_grammar                                      # only when a row has one
         apply_grammar(scores, states)
     _saturate(scores)
     sampled = [row for row, seq in enumerate(seqs) if seq.sampling.do_sample]
