@@ -41,7 +41,7 @@ from server_bench.served import course_cmd, transformers_cmd  # noqa: E402
 from server_bench.workloads import long_prompt, shared_prefix  # noqa: E402
 from smol_inference import build_random_model  # noqa: E402
 from smol_inference.bench import make_prompts  # noqa: E402
-from smol_inference.server.lifecycle.background import free_port  # noqa: E402
+from smol_inference.ports import free_port  # noqa: E402
 
 ARMS = ("course", "course_bs1", "course_openai", "transformers", "static", "generate_batch")
 DEFAULT_ARMS = ("course", "course_bs1", "course_openai", "transformers", "static")
