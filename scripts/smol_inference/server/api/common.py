@@ -2,8 +2,9 @@
 event loop, a blocking run, and TGI's generation (`/generate`, `/generate_stream`, `/`, and the
 TGI bodies of `/invocations`).
 
-Both route modules import this one, and neither imports the other (TGI's router keeps its shared
-handlers in router/src/server.rs the same way). text_generation_inference.md, "Inside the server".
+Both route modules import this one, and neither imports the other. TGI's router shares the same way:
+its chat and completions handlers call `generate_internal` and `generate_stream_internal`
+(router/src/server.rs). text_generation_inference.md, "Inside the server".
 """
 
 from __future__ import annotations
