@@ -2,7 +2,7 @@
 
 The decode step is a forward pass of a random-weight SmolLM2-135M (`build_random_model`: the real
 compute, no download) for 16 sequences with a KV cache, as the course server's engine runs it. The
-grammar work per step is what sampling/grammar.py adds to it: `apply_grammar` on the [16, V] logits
+grammar work per step is what grammar.py adds to it: `apply_grammar` on the [16, V] logits
 (16 llguidance masks filled in parallel, unpacked, applied) plus 16 `accept` calls. Each of the 16
 requests carries its own JSON Schema state; tokens are chosen from the masked logits, so every state
 really advances. Both arms are timed in the same run, interleaved step by step; the figure is the
@@ -24,7 +24,7 @@ import torch
 from transformers import AutoTokenizer, DynamicCache
 
 from smol_inference import build_random_model, settings
-from smol_inference.server.sampling.grammar import GrammarSpec, apply_grammar, compiler_for
+from smol_inference.grammar import GrammarSpec, apply_grammar, compiler_for
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["name", "age", "tags", "city"],
           "properties": {"name": {"type": "string"}, "age": {"type": "integer"},

@@ -46,7 +46,11 @@ def main() -> None:
     from smol_inference import build_random_model
     from smol_inference.server.config import ServerConfig
     from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams
-    from smol_inference.server.engine.model_runner import StepOutput, Work
+    from smol_inference.server.engine.model_runner import StepOutput
+    try:                                                  # beside Sequence, where it is there
+        from smol_inference.server.engine.sequence import Work
+    except ImportError:
+        from smol_inference.server.engine.model_runner import Work
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -68,7 +72,7 @@ def main() -> None:
     batch, vocab = args.batch, model.config.vocab_size
     config = ServerConfig(max_batch_total_tokens=batch * 512, max_batch_size=batch, max_batch_prefill_tokens=4096,
                           max_total_tokens=512, max_input_tokens=400).resolve(8192)
-    engine = Engine(model, tokenizer, config)
+    engine = Engine(model, tokenizer, config.engine_config() if hasattr(config, "engine_config") else config)
     words = tokenizer(TEXT * 40)["input_ids"]
     seqs = []
     for row in range(batch):

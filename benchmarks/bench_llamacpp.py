@@ -39,7 +39,7 @@ from smol_inference.bench import BenchConfig, run_bench
 from smol_inference.llamacpp.llama_server import LlamaServerConfig, start_llama_server
 from smol_inference.real_model import real_model_gguf
 from smol_inference.llamacpp.build import build_dir, ensure_llama_server
-from smol_inference.server.lifecycle.background import free_port
+from smol_inference.ports import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))          # server_bench/ next to this file
 from server_bench.served import Served, child_env  # the servers bench_server.py starts, the same way

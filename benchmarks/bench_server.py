@@ -41,7 +41,7 @@ from server_bench.served import course_cmd, transformers_cmd
 from server_bench.workloads import long_prompt, shared_prefix
 from smol_inference import build_random_model
 from smol_inference.bench import make_prompts
-from smol_inference.server.lifecycle.background import free_port
+from smol_inference.ports import free_port
 
 ARMS = ("course", "course_bs1", "course_openai", "transformers", "static", "generate_batch")
 DEFAULT_ARMS = ("course", "course_bs1", "course_openai", "transformers", "static")

@@ -45,7 +45,7 @@ def run_engine(model: Any, tokenizer: Any, prompts: list[list[int]], max_new: in
     from smol_inference.server.config import ServerConfig
     from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams
 
-    engine = Engine(model, tokenizer, ServerConfig(max_total_tokens=1024, **flags).resolve(8192))
+    engine = Engine(model, tokenizer, ServerConfig(max_total_tokens=1024, **flags).resolve(8192).engine_config())
     tokens: dict[int, list[int]] = {i: [] for i in range(len(prompts))}
     done = threading.Semaphore(0)
 

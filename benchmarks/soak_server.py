@@ -52,7 +52,8 @@ def run_soak(url: str, pid: int | None, requests: int, clients: int, max_new: in
 
 
 def start_server(flags: list[str]) -> tuple[subprocess.Popen, str]:
-    from smol_inference.server.lifecycle.background import free_port, wait_healthy
+    from smol_inference.ports import free_port
+    from smol_inference.server.lifecycle.background import wait_healthy
 
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "smol_inference.cli", "serve", "--port", str(port), *flags],

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 from smol_inference.bench import make_prompts
-from smol_inference.server.lifecycle.background import free_port
+from smol_inference.ports import free_port
 
 from .served import Served, child_env, course_cmd
 

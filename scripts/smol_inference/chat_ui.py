@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from . import settings
+from .ports import free_port
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -149,15 +150,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--hostname", default=settings.DEFAULT_HOST, help="where the UI listens")
     parser.add_argument("--port", type=int, default=DEFAULT_UI_PORT, help="UI port (0: any free port)")
-
-
-def free_port(host: str = settings.DEFAULT_HOST) -> int:
-    """A TCP port nobody listens on right now (for `--port 0`)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Constrained generation in a plain transformers pipeline: a logits processor that enforces a grammar.
 
 transformers has no grammar support of its own; its `generate()` takes `logits_processor=`, and this
-one drives the same llguidance grammar states as the course server (server/sampling/grammar.py): before
+one drives the same llguidance grammar states as the course server (grammar.py): before
 each step it advances every row's state past the token chosen last, then sets the logits of the
 tokens the grammar forbids to -inf. inference_pipeline.md, "Constrained output"; the server side is
 text_generation_inference.md, "Structured output and tool calling".
@@ -14,7 +14,7 @@ from typing import Any, cast
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from .server.sampling.grammar import GrammarSpec, GrammarState, apply_grammar, compiler_for
+from .grammar import GrammarSpec, GrammarState, apply_grammar, compiler_for
 
 
 def spec_for(schema: Any = None, *, regex: str | None = None) -> GrammarSpec:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -30,9 +29,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from . import settings
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
+from .errors import PREFIX
+from .json_text import invalid_unicode
 from .presets import GenerationParams
-from .server.errors import PREFIX
-from .server.api.tgi_schemas import invalid_unicode
+from .sse import sse
 
 
 class Message(BaseModel):
@@ -85,10 +85,6 @@ def _details(result: GenerationResult) -> dict[str, Any]:
             "prompt_tokens": result.prompt_tokens, "seed": result.seed,
             "time_to_first_token_s": round(result.time_to_first_token_s, 4),
             "tokens_per_s": round(result.tokens_per_s, 2)}
-
-
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload)}\n\n"
 
 
 def create_app(generator: Any = None, *, model: str | None = None, device: str = "auto",
@@ -164,15 +160,15 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
                     while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
                         if pending is not None:  # send one behind, so the last event can carry the full text
                             index += 1
-                            yield _sse({"index": index, "token": {"text": pending}, "generated_text": None,
+                            yield sse({"index": index, "token": {"text": pending}, "generated_text": None,
                                         "details": None})
                         pending = chunk
                     result = stream.result
-                    yield _sse({"index": index + 1, "token": {"text": pending or ""},
+                    yield sse({"index": index + 1, "token": {"text": pending or ""},
                                 "generated_text": result.text if result else None,
                                 "details": _details(result) if result else None})
                 except Exception as exc:  # noqa: BLE001 - once streaming started the status is 200: report in-band
-                    yield _sse({"error": PREFIX["generation"] + str(exc), "error_type": "generation"})
+                    yield sse({"error": PREFIX["generation"] + str(exc), "error_type": "generation"})
                 finally:
                     if stream is not None:
                         stream.close()  # the client may have gone: stop generating at the next token

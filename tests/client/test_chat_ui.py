@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from smol_inference.chat_ui import (
     to_messages,
 )
 from processes import stop_process
+from smol_inference.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,12 +37,6 @@ QUESTION = "What is the capital of France?"
 ANSWER = "Paris"
 START_TIMEOUT_S = 120.0
 ANSWER_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -158,7 +152,7 @@ def test_backend_streams_growing_reply(course_server: str) -> None:
                     "(apt-get update && apt-get install -y chromium)")
 def test_chat_ui_in_headless_chromium(course_server: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
-    port = _free_port()
+    port = free_port()
     ui_url = f"http://127.0.0.1:{port}/"
     ui = _start(["chat-ui", "--endpoint", course_server, "--hostname", "127.0.0.1", "--port", str(port),
                  "--max-new-tokens", "20"], ui_url)

@@ -170,7 +170,7 @@ def test_a_paged_model_still_generates_outside_the_engine() -> None:
 
 def test_prompt_chunks_are_grouped_so_one_long_chunk_never_pads_the_short_ones():
     import torch
-    from smol_inference.server.config import CHUNK_PADDING_WASTE
+    from smol_inference.server.engine.config import CHUNK_PADDING_WASTE
     from smol_inference.server.engine.attention import group_chunks
 
     # (packed row, length, start position, block table): one 100-token chunk and three short ones

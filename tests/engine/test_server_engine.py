@@ -52,7 +52,7 @@ def prompt_ids(tokenizer, question: str) -> list[int]:
 
 def run_engine(tiny_model, questions, sampling, stagger: bool = False) -> dict[int, list[int]]:
     model, tokenizer, context = tiny_model
-    engine = Engine(model, tokenizer, ServerConfig().resolve(context))
+    engine = Engine(model, tokenizer, ServerConfig().resolve(context).engine_config())
     out = Collector(len(questions))
     seqs = [Sequence(prompt_ids(tokenizer, q), sampling, StoppingParams(MAX_NEW), out.emit_for(i))
             for i, q in enumerate(questions)]
@@ -110,7 +110,8 @@ def fake(input_length: int, max_new: int) -> Sequence:
 
 
 def scheduler_for(**flags) -> tuple[Scheduler, RequestQueue]:
-    config = ServerConfig(max_total_tokens=100, max_batch_total_tokens=400, kv_block_size=4, **flags).resolve(100)
+    server = ServerConfig(max_total_tokens=100, max_batch_total_tokens=400, kv_block_size=4, **flags)
+    config = server.resolve(100).engine_config()
     queue = RequestQueue()
     return Scheduler(config, queue, BlockManager(BlockPool(config.max_batch_total_tokens // 4, 4))), queue
 

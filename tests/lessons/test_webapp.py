@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from smol_inference import TINY_MODEL, load_generator
+from smol_inference.ports import free_port
 from smol_inference.webapp import BackgroundServer, create_app
 from processes import stop_process
 
@@ -162,12 +162,6 @@ def test_client_leaving_mid_stream_frees_the_model(client, server):
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as fresh:
         answer = fresh.post("/generate", json={"inputs": "What colour is the sky?"})
     assert answer.status_code == 200 and time.monotonic() - start < 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_cli_starts_the_web_app():

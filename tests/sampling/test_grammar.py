@@ -1,4 +1,4 @@
-"""sampling/grammar.py against llguidance's own answers: masks, termination, padded vocabularies, the cache."""
+"""grammar.py against llguidance's own answers: masks, termination, padded vocabularies, the cache."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ def compiler():
     from transformers import AutoTokenizer
 
     from smol_inference import settings
-    from smol_inference.server.sampling.grammar import GrammarCompiler
+    from smol_inference.grammar import GrammarCompiler
 
     return GrammarCompiler(AutoTokenizer.from_pretrained(settings.TINY_MODEL), cache_size=2)
 
 
 def spec(kind: str, value: str):
-    from smol_inference.server.sampling.grammar import GrammarSpec
+    from smol_inference.grammar import GrammarSpec
 
     return GrammarSpec(kind, value)
 
@@ -30,7 +30,7 @@ def allowed_ids(scores: torch.Tensor) -> set[int]:
 
 def test_mask_matches_what_the_matcher_accepts(compiler):
     """Each row's finite logits are exactly the tokens the matcher would accept (checked one by one)."""
-    from smol_inference.server.sampling.grammar import apply_grammar
+    from smol_inference.grammar import apply_grammar
 
     states = [compiler.new_state(spec("regex", r"(yes|no|maybe) [0-9]{2}")), None,
               compiler.new_state(spec("json_schema", '{"type": "object", "properties": {"a": {"type": "boolean"}}}'))]
@@ -46,7 +46,7 @@ def test_mask_matches_what_the_matcher_accepts(compiler):
 
 
 def test_sampling_under_a_regex_always_matches(compiler):
-    from smol_inference.server.sampling.grammar import apply_grammar
+    from smol_inference.grammar import apply_grammar
 
     pattern = r"[a-c]{2,4}-(x|yz)"
     generator = torch.Generator().manual_seed(0)
@@ -64,7 +64,7 @@ def test_sampling_under_a_regex_always_matches(compiler):
 
 
 def test_terminated_grammar_allows_only_eos_and_padding_is_forbidden(compiler):
-    from smol_inference.server.sampling.grammar import apply_grammar
+    from smol_inference.grammar import apply_grammar
 
     state = compiler.new_state(spec("regex", "ok"))
     for token in compiler.ll_tokenizer.tokenize_str("ok"):
@@ -78,7 +78,7 @@ def test_terminated_grammar_allows_only_eos_and_padding_is_forbidden(compiler):
 
 
 def test_compiled_grammars_are_cached_in_a_bounded_lru(compiler):
-    from smol_inference.server.sampling.grammar import GrammarError
+    from smol_inference.grammar import GrammarError
 
     a, b, c = spec("regex", "a+"), spec("regex", "b+"), spec("regex", "c+")
     compiler.compile(a), compiler.compile(b)
@@ -94,7 +94,7 @@ def test_compiled_grammars_are_cached_in_a_bounded_lru(compiler):
 
 
 def test_apply_grammar_checks_shapes(compiler):
-    from smol_inference.server.sampling.grammar import apply_grammar
+    from smol_inference.grammar import apply_grammar
 
     with pytest.raises(ValueError, match="B == len"):
         apply_grammar(torch.zeros(2, compiler.vocab_size), [None])
@@ -125,7 +125,7 @@ def test_lesson_one_logits_processor_constrains_a_plain_pipeline():
 
 
 def test_a_broken_state_allows_only_eos(compiler):
-    from smol_inference.server.sampling.grammar import apply_grammar
+    from smol_inference.grammar import apply_grammar
 
     state = compiler.new_state(spec("regex", "ab"))
     state.matcher.consume_token(compiler.ll_tokenizer.tokenize_str("z")[0])   # not allowed: error state

@@ -144,7 +144,7 @@ def test_half_precision_logits_and_shape_errors():
 
 
 def test_grammar_hook_masks_and_advances_only_rows_with_a_state(monkeypatch):
-    """sampling/grammar.py's contract (INTERFACES.md): apply_grammar masks rows in place, accept() follows."""
+    """grammar.py's contract (INTERFACES.md): apply_grammar masks rows in place, accept() follows."""
     masked_rows: list[int] = []
 
     class Only:                                       # allows one token, then records what was chosen
@@ -162,7 +162,7 @@ def test_grammar_hook_masks_and_advances_only_rows_with_a_state(monkeypatch):
                 scores[row] = float("-inf")
                 scores[row, state.token_id] = keep
 
-    monkeypatch.setitem(sys.modules, "smol_inference.server.sampling.grammar",
+    monkeypatch.setitem(sys.modules, "smol_inference.grammar",
                         types.SimpleNamespace(apply_grammar=apply_grammar))
     logits = torch.randn(3, VOCAB, generator=torch.Generator().manual_seed(6))
     seqs = [make(), make(do_sample=True, seed=3), make()]
@@ -207,7 +207,7 @@ def tgi_typical_p(row: torch.Tensor, mass: float) -> set[int]:
 @pytest.mark.parametrize("spread", [4.0, 0.05])          # peaked: settled among the candidates; flat: full sort
 @pytest.mark.parametrize("name, reference", [("top_p", tgi_top_p), ("typical_p", tgi_typical_p)])
 def test_nucleus_warpers_keep_tgis_tokens_on_a_large_vocabulary(spread, name, reference):
-    from smol_inference.server.config import NUCLEUS_CANDIDATES
+    from smol_inference.server.sampling.config import NUCLEUS_CANDIDATES
     from smol_inference.server.sampling import warpers
 
     vocab = 4 * NUCLEUS_CANDIDATES

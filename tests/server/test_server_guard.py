@@ -128,7 +128,8 @@ def test_payload_limit_gives_413(slow):
 
 
 def test_serve_command_binds_loopback_and_says_so():
-    from smol_inference.server.lifecycle.background import free_port, wait_healthy
+    from smol_inference.ports import free_port
+    from smol_inference.server.lifecycle.background import wait_healthy
     from smol_inference.server.lifecycle.launcher import banner
     from smol_inference.server.config import ServerConfig
 
@@ -163,7 +164,7 @@ def test_health_is_503_until_a_model_answers(tmp_path):
     import uvicorn
 
     from smol_inference.server import ServerConfig, create_app
-    from smol_inference.server.lifecycle.background import free_port
+    from smol_inference.ports import free_port
 
     port = free_port()
     config = ServerConfig(model_id=str(tmp_path / "missing"), port=port)

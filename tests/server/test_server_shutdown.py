@@ -20,7 +20,7 @@ KEY = {"Authorization": f"Bearer {SECRET}"}
 
 
 def start(grace_s: float) -> ServeProcess:
-    from smol_inference.server.lifecycle.background import free_port
+    from smol_inference.ports import free_port
 
     flags = ["--api-key", SECRET, "--shutdown-grace-seconds", str(grace_s)]
     return ServeProcess(free_port(), flags, step_s=SLOW_STEP_S).start(WAIT_S * 3)

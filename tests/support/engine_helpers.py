@@ -46,7 +46,7 @@ def prompt_ids(tokenizer: Any, question: str) -> list[int]:
 
 
 def make_engine(model: Any, tokenizer: Any, context: int | None, **flags: Any) -> Engine:
-    return Engine(model, tokenizer, ServerConfig(**flags).resolve(context))
+    return Engine(model, tokenizer, ServerConfig(**flags).resolve(context).engine_config())
 
 
 def run_ids(engine: Engine, prompts: list[list[int]], max_new: int = 16, sampling: SamplingParams | None = None,

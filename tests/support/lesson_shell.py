@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from lesson_report import _check_course
 from processes import stop_process
+from smol_inference.ports import free_port
 
 #: Bounds: one shell command, a background server's start.
 SHELL_COMMAND_TIMEOUT_S = 120
@@ -80,12 +80,6 @@ def classify(command: str) -> tuple[str, str]:
         return "no", "`docker` needs Docker" + (" and a GPU" if any(w.startswith("--gpus") for w in words) else "") \
             + " (docker/ holds the stacks)"
     return "no", f"`{' '.join(words[:3])}` is not part of the course package (another engine or tool)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ShellRunner:

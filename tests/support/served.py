@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from importlib.util import find_spec
 import pytest
 from smol_inference import settings
 from processes import stop_process
+from smol_inference.ports import free_port
 
 _PROCESS: subprocess.Popen | None = None
 _URL: str | None = None
@@ -25,12 +25,6 @@ _FAILURE: str | None = None
 
 def external_url() -> str | None:
     return os.environ.get(settings.ENV_TGI_URL) or None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((settings.DEFAULT_HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _stop() -> None:
@@ -51,7 +45,7 @@ def endpoint() -> str:
         pytest.skip("course server not built yet (smol_inference.server.lifecycle.launcher missing) and TGI_URL unset")
     from smol_inference.client import TGIClient, UnavailableError
 
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--hostname", settings.DEFAULT_HOST,
            "--port", str(port), "--model-id", settings.TINY_MODEL_ALIAS]
     log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"course-server-{port}.log"), "wb")  # noqa: SIM115

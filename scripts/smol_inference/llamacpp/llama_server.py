@@ -23,20 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
+from ..ports import free_port
 from ..real_model import real_model_gguf
 from .build import BuildError, ensure_llama_server, llama_server_binary
 
 #: The name llama-server reports in /v1/models (the GGUF's own name otherwise).
 MODEL_ALIAS = settings.REAL_MODEL_ALIAS
 HEALTH_POLL_S = 0.25
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -82,7 +75,7 @@ class LlamaServer:
             raise BuildError("llama-server is not built yet: run `make llama-server` "
                              "(or python -m smol_inference.llamacpp.build)")
         self.config = config
-        self.port = config.port or _free_port(config.host)
+        self.port = config.port or free_port(config.host)
         self.url = f"http://{config.host}:{self.port}"
         log_dir = Path(tempfile.gettempdir())
         self.log_path = log_dir / f"llama-server-{self.port}.log"

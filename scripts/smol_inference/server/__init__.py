@@ -1,8 +1,9 @@
 """The TGI-compatible course server (lesson 2): same HTTP API as Text Generation Inference, small engine.
 
-Read it in this order: engine/ (queue -> scheduler -> cache -> sampler -> runner), then
-validation.py, api/tgi_routes.py / api/openai_routes.py, app.py. Start it with `smol-inference serve`
-or, in Python, `start_server()` (background thread, returns a handle with `.url` and `.stop()`).
+Read it in this order: engine/ (queue -> scheduler -> cache -> sampler -> engine), then
+validation.py, api/tgi_routes.py / api/openai_routes.py, app.py; DATA_FLOW.md follows one request.
+Start it with `smol-inference serve` or, in Python, `start_server()` (background thread, returns a handle
+with `.url` and `.stop()`).
 Contract: TGI's docs/openapi.json (served by TGI at /api-doc/openapi.json).
 text_generation_inference.md, "The course server".
 """

@@ -2,8 +2,8 @@
 
 Routes and behaviour follow TGI's router (router/src/server.rs); the contract is
 TGI's docs/openapi.json. The model
-loads on a background thread so the port opens at once and `/health` says 503 until the model is
-loaded and has answered a warm-up request, as TGI's health check does. `create_app` is what
+loads on a background thread (lifecycle/startup.py) so the port opens at once and `/health` says 503
+until the model is loaded and has answered a warm-up request, as TGI's health check does. `create_app` is what
 `smol-inference serve` and `background.start_server` run. text_generation_inference.md, "The course server".
 """
 
@@ -21,67 +21,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__, settings
+from .. import __version__
 from .api import openai_routes, openapi, tgi_routes
-from .lifecycle import loading
+from .lifecycle import loading, startup
 from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
-from .engine import Engine
 from .errors import INTERNAL, ApiError
 from .metrics import CONTENT_TYPE, ServerMetrics
 from .api.middleware import GuardMiddleware
-from .service import Service
 
 log = logging.getLogger("smol_inference.server")
 ROUTER_NAME = "text-generation-router"
 PIPELINE_TAG = "text-generation"
 HTTP_BAD_REQUEST = 400
 GENERATION_PATHS = {"/", "/generate", "/generate_stream", "/v1/chat/completions", "/v1/completions", "/invocations"}
-
-
-def _start(app: FastAPI, config: ServerConfig, preloaded: tuple[Any, Any, int | None] | None,
-           on_fatal: Callable[[str], None] | None) -> None:
-    """Load the model, start the engine, answer one warm-up request, then mark the server ready."""
-    try:
-        model, tokenizer, context = preloaded or loading.load(config)
-        import torch
-
-        from .engine.kv_cache import kv_capacity
-
-        if config.torch_threads and str(getattr(model, "device", "cpu")).startswith("cpu"):
-            torch.set_num_threads(config.torch_threads)            # default: torch's, one per physical core
-        resolved = config.resolve(context, kv_capacity=kv_capacity(model, config, context))
-        metrics: ServerMetrics = app.state.metrics
-        assert resolved.max_batch_total_tokens is not None  # resolve() sets every limit
-        metrics.batch_max_total_tokens.set(resolved.max_batch_total_tokens)
-        engine = Engine(model, tokenizer, resolved, metrics)
-        engine.start()
-        service = Service(engine, resolved, metrics)
-        _warm_up(engine, tokenizer)
-        app.state.service, app.state.config = service, resolved
-        service.ready = True
-        log.info("model ready: %s", app.state.model_name)
-    except Exception as exc:  # noqa: BLE001 - reported by /health and the log, never as a traceback
-        app.state.load_error = f"{type(exc).__name__}: {exc}"
-        log.error("model failed to load: %s", app.state.load_error)
-        if on_fatal is not None:
-            on_fatal(app.state.load_error)
-
-
-def _warm_up(engine: Engine, tokenizer: Any) -> None:
-    """One greedy token through the whole engine (TGI's health check generates one token too)."""
-    from .engine import SamplingParams, Sequence, StoppingParams
-
-    done = threading.Event()
-    outcome: list[str] = []
-
-    def emit(kind: str, payload: Any) -> None:
-        outcome.append(kind)
-        done.set()
-
-    ids = list(tokenizer("Hello")["input_ids"]) or [tokenizer.eos_token_id or 0]
-    engine.submit(Sequence(ids, SamplingParams(), StoppingParams(1), emit))
-    if not done.wait(settings.SERVER_START_TIMEOUT_S) or outcome[0] != "token":
-        raise RuntimeError("the model did not answer the warm-up request")
 
 
 def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any, int | None] | None = None,
@@ -95,7 +47,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        loader = threading.Thread(target=_start, args=(app, config, preloaded, on_fatal), name="smol-loader",
+        loader = threading.Thread(target=startup.start, args=(app, config, preloaded, on_fatal), name="smol-loader",
                                   daemon=True)
         loader.start()
         yield

@@ -15,10 +15,8 @@ import os
 from dataclasses import dataclass, field, fields
 
 from .. import settings
+from .engine.config import BATCH_TOTAL_SEQUENCES, DEFAULT_KV_BLOCK_SIZE, EngineConfig
 
-#: Prompt chunks of one step are attended in padded groups; a group may pad its work (queries x keys)
-#: up to this factor before the next chunk starts a new group (engine/attention.py, group_chunks).
-CHUNK_PADDING_WASTE = 1.5
 #: TGI's defaults (launcher/src/main.rs).
 DEFAULT_MAX_CONCURRENT_REQUESTS = 128
 DEFAULT_MAX_BEST_OF = 2
@@ -35,18 +33,8 @@ DEFAULT_CONTEXT_CAP = 4096
 FALLBACK_CONTEXT = 2048
 #: TGI adds this margin to max_input_tokens for the default prefill budget.
 PREFILL_MARGIN_TOKENS = 50
-#: Course-server choice (TGI measures memory instead): room for this many full sequences.
-BATCH_TOTAL_SEQUENCES = 16
 #: How often a waiting blocking request checks whether its client went away (seconds).
 DISCONNECT_POLL_S = 0.05
-#: How long the idle model thread sleeps before looking at the queue again (seconds).
-IDLE_WAIT_S = 0.05
-#: Prompt tokens the incremental detokeniser decodes before the first new token, so that a
-#: SentencePiece leading space survives (TGI: prefix_offset = input length - 5).
-DETOKENIZE_CONTEXT_TOKENS = 5
-#: top-p and typical-p look for the tokens they keep among this many candidates first; only a row
-#: whose candidates hold less than top_p (typical_p) of the probability pays for a full-vocabulary sort.
-NUCLEUS_CANDIDATES = 1024
 #: SSE keep-alive comment interval, as TGI (seconds).
 KEEP_ALIVE_S = 15.0
 #: After SIGTERM, how long requests already admitted may run before they are failed (seconds). Below
@@ -59,24 +47,13 @@ ENGINE_STOP_S = 10.0
 #: After the grace period, how long uvicorn waits for the last responses to be written (whole seconds:
 #: uvicorn's `timeout_graceful_shutdown` is an int).
 SHUTDOWN_CLOSE_S = 5
-#: Compiled grammars kept per tokenizer (LRU by type and value; sampling/grammar.py).
-GRAMMAR_CACHE_SIZE = 64
 #: TGI's default `tool_prompt` (router/src/lib.rs, `default_tool_prompt`), appended after the tools.
 DEFAULT_TOOL_PROMPT = ("\nGiven the functions available, please respond with a JSON for a function call with its "
                        "proper arguments that best answers the given prompt. Respond in the format {name: function "
                        "name, parameters: dictionary of argument name and its value}.Do not use variables.\n")
 DTYPES = ("float32", "float16", "bfloat16")
-#: Tokens per KV-cache block (vLLM's default block size).
-DEFAULT_KV_BLOCK_SIZE = 16
-#: CPU KV-cache budget when --max-batch-total-tokens is not given (bytes; capped at 16 full sequences).
-CPU_KV_CACHE_BYTES = 768 * 1024 * 1024
-#: Share of the GPU memory left after the warm-up prefill that the KV cache takes (TGI's default 0.9
-#: is for whole GPUs; leave room for the allocator's fragmentation).
-GPU_MEMORY_FRACTION = 0.85
 #: A request still unanswered this long after it was queued fails with 424 and frees its permit (s).
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
-#: Largest decode batch captured as a CUDA graph by default (batch sizes 1, 2, 4, ... up to this).
-DEFAULT_GRAPH_BATCH = 256
 #: How long past a request's deadline the HTTP side waits for the engine to fail it before failing it itself (s).
 DEADLINE_GRACE_S = 5.0
 
@@ -199,6 +176,19 @@ class ServerConfig:
         values["max_batch_total_tokens"] = max(values["max_batch_total_tokens"] // bs * bs, -(-total // bs) * bs)
         values.update(max_total_tokens=total, max_input_tokens=inp)
         return ServerConfig(**values)
+
+    def engine_config(self) -> EngineConfig:
+        """The engine's share of the resolved flags (engine/config.py). Raises ValueError before `resolve`."""
+        total, prefill, batch_total = self.max_total_tokens, self.max_batch_prefill_tokens, self.max_batch_total_tokens
+        if not self.resolved or total is None or prefill is None or batch_total is None:
+            raise ValueError("the engine needs a resolved ServerConfig (call config.resolve(...))")
+        return EngineConfig(
+            max_total_tokens=total, max_batch_prefill_tokens=prefill,
+            max_batch_total_tokens=batch_total, waiting_served_ratio=self.waiting_served_ratio,
+            max_waiting_tokens=self.max_waiting_tokens, request_timeout_seconds=self.request_timeout_seconds,
+            max_batch_size=self.max_batch_size, kv_block_size=self.kv_block_size,
+            disable_chunked_prefill=self.disable_chunked_prefill, disable_prefix_caching=self.disable_prefix_caching,
+            disable_packed_weights=self.disable_packed_weights, cuda_graphs=self.cuda_graphs)
 
     @property
     def resolved(self) -> bool:

@@ -2,14 +2,17 @@
 
 From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
 and router/src/infer/mod.rs (`InferError` messages); the `error` string starts with TGI's
-prefix for its type ("Input validation error: ...", PREFIX). 401 and 413 are the course server's
-answers for a missing API key and an oversize body; 503 `shutting_down` is its answer while it
-drains after SIGTERM (TGI's router stops accepting connections instead). text_generation_inference.md, "Errors".
+prefix for its type ("Input validation error: ...", PREFIX, shared with lesson 1 in smol_inference/errors.py).
+401 and 413 are the course server's answers for a missing API key and an oversize body; 503
+`shutting_down` is its answer while it drains after SIGTERM (TGI's router stops accepting connections
+instead). text_generation_inference.md, "Errors".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..errors import PREFIX
 
 STATUS = {
     "validation": 422,
@@ -25,15 +28,6 @@ STATUS = {
     "payload_too_large": 413,
     "not_found": 404,
     "internal": 500,
-}
-
-
-#: The `InferError` display prefixes of TGI's router (router/src/infer/mod.rs); clients match on them.
-PREFIX = {
-    "validation": "Input validation error: ",
-    "generation": "Request failed during generation: ",
-    "template_error": "Template error: ",
-    "tool_error": "Tool error: ",
 }
 
 
@@ -71,6 +65,4 @@ def validation(message: str) -> ApiError:
 
 
 OVERLOADED = "Model is overloaded"
-GENERATION_FAILED = "Request failed during generation"
-SHUTTING_DOWN = "Server is shutting down"
 INTERNAL = "Internal server error"

@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import DEADLINE_EXCEEDED, SHUTTING_DOWN
 from . import errors
 from .chat import structured_output
 from .config import DEADLINE_GRACE_S, DEFAULT_VALIDATION_WORKERS, DISCONNECT_POLL_S, ServerConfig
 from .engine import Engine, Sequence, TokenInfo
-from .engine.engine import EXPIRED
 from .errors import ApiError
 from .metrics import ServerMetrics
 from .validation import ValidRequest
@@ -68,7 +68,7 @@ class Ticket:
         remaining = self.seq.deadline + DEADLINE_GRACE_S - time.perf_counter()
         if remaining <= 0:
             self.seq.cancel()
-            return "error", EXPIRED
+            return "error", DEADLINE_EXCEEDED
         try:
             return await asyncio.wait_for(self.events.get(), min(timeout_s, remaining))
         except asyncio.TimeoutError:
@@ -140,7 +140,7 @@ class Service:
             raise ApiError("unhealthy", "Model is not loaded yet")
         if self.draining:
             self.metrics.failure("shutting_down")
-            raise ApiError("shutting_down", errors.SHUTTING_DOWN)
+            raise ApiError("shutting_down", SHUTTING_DOWN)
         permit = self.limiter.try_acquire()
         if permit is None:
             self.metrics.failure("overloaded")

@@ -11,59 +11,27 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
+from ...sse import SSE_HEADERS
+from ...stopping import RULE_OPENAI
 from ..chat import structured_output, tools
-from . import response_bodies
 from ..chat.request import chat_prompt, check_chat, check_completion, parameters, top_n
 from ..errors import ApiError
-from ...stopping import RULE_OPENAI, StopStreamer
+from ..service import Permit, Timing
+from ..validation import check_parameters, validate
+from . import response_bodies
+from .common import byte_offsets, chat_valid, checked, collect, generate_common, service_of
 from .openai_schemas import ChatRequest, CompletionRequest
+from .streaming import chat_stream, completion_stream
 from .tgi_schemas import GenerateRequest
-from ..service import Permit, Service, Timing
-from .tgi_routes import SSE_HEADERS, byte_offsets, generate_common, service_of, sse, token_stream
-from ..validation import ValidRequest, check_parameters, validate
+from .tool_answer import tool_answer
 
 router = APIRouter()
-DONE = "[DONE]"
-
-
-def checked(service: Service, make: Any) -> Any:
-    try:
-        return make()
-    except ApiError as exc:
-        service.fail(exc)
-        raise
-
-
-async def collect(service: Service, valid: ValidRequest, request: Request, timing: Timing,
-                  count: bool = True) -> Any:
-    ticket = service.submit(valid)
-    try:
-        seq = await service.wait(ticket, request)
-    except ApiError as exc:
-        service.fail(exc)
-        raise
-    finally:
-        ticket.seq.cancel()
-    service.finish(valid, seq, timing, count=count)
-    return seq, ticket.top
-
-
-def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, tools.ChatPlan]:
-    """The chat fields checked (chat/request.py), response_format/tools planned (chat/tools.py), the
-    template applied, then TGI's validation; the plan's grammar goes with the request."""
-    check_chat(body)
-    tokenizer = service.engine.tokenizer
-    plan = tools.plan_chat(body, tokenizer)
-    valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
-                     stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
-    return replace(valid, grammar=plan.grammar), plan
 
 
 @router.post("/v1/chat/completions", tags=["OpenAI"])
@@ -78,7 +46,6 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if plan.tools is not None:                              # the answer is a tool call
-            from ..chat.tool_answer import tool_answer
             response = await tool_answer(request, service, body, valid, permit, timing, model)
             permit = None if body.stream else permit
             return response
@@ -98,33 +65,6 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
     finally:
         if permit is not None:
             permit.release()
-
-
-async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing: Timing, model: str,
-                      include_usage: bool, logprobs: bool) -> AsyncIterator[str]:
-    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
-    generated = 0
-    cutter = StopStreamer(valid.stopping.stop_sequences)
-    try:
-        async for _, tok, top, seq in token_stream(service, valid, permit, timing):
-            if tok is None:
-                yield ":\n\n"
-                continue
-            generated += 1
-            lp = None
-            if logprobs:
-                lp = {"content": [{"token": tok.text, "logprob": tok.logprob,
-                                   "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}]}
-            content = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
-            delta = {"role": "assistant", "content": content}
-            finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
-            yield sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}],
-                       "usage": None})
-        if include_usage:
-            yield sse({**header, "choices": [], "usage": response_bodies.usage(valid.input_length, generated)})
-        yield sse(DONE)
-    except ApiError as exc:
-        yield sse(exc.body())
 
 
 @router.post("/v1/completions", tags=["OpenAI"])
@@ -167,51 +107,6 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
     finally:
         if permit is not None:
             permit.release()
-
-
-async def completion_stream(service: Service, valids: list[ValidRequest], permit: Any, timing: Timing,
-                            model: str, include_usage: bool) -> AsyncIterator[str]:
-    """Interleave the prompts' token streams as tokens arrive; one `[DONE]` at the end."""
-    header = {**response_bodies.openai_header(model, "cmpl"), "object": "text_completion"}
-    merged: asyncio.Queue = asyncio.Queue()
-    generated = [0] * len(valids)
-
-    async def pump(index: int, valid: ValidRequest) -> None:
-        cutter = StopStreamer(valid.stopping.stop_sequences)
-        try:
-            async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=False):
-                if tok is not None:
-                    generated[index] += 1
-                    # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
-                    finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
-                    text = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
-                    await merged.put({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
-            await merged.put(None)
-        except ApiError as exc:
-            await merged.put(exc)
-
-    tasks = [asyncio.create_task(pump(i, v)) for i, v in enumerate(valids)]
-    try:
-        open_streams = len(tasks)
-        while open_streams:
-            item = await merged.get()
-            if item is None:
-                open_streams -= 1
-            elif isinstance(item, ApiError):
-                yield sse(item.body())
-                return
-            else:
-                yield sse({**header, "choices": [item]})
-        service.metrics.request_success.inc()       # one request, however many prompts
-        if include_usage:
-            used = response_bodies.usage(sum(v.input_length for v in valids), sum(generated))
-            yield sse({**header, "choices": [], "usage": used})
-        permit.release()                            # before [DONE]: the client may send its next request at once
-        yield sse(DONE)
-    finally:
-        for task in tasks:
-            task.cancel()
-        permit.release()
 
 
 @router.post("/invocations", tags=["Text Generation Inference"])

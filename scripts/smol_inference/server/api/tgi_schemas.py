@@ -19,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from ...json_text import invalid_unicode
+
 #: Largest seed a u64 can hold (TGI's seed type).
 MAX_SEED = 2**64 - 1
 #: TGI's `top_k` is an i32: a larger number fails deserialization (422) rather than meaning "no limit".
@@ -27,24 +29,6 @@ MAX_TOP_K = 2**31 - 1
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-
-
-def invalid_unicode(value: Any, path: str = "") -> str | None:
-    """The JSON path of the first string (or key) in `value` that UTF-8 cannot encode, else None."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "body"
-        return None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        where = f"{path}.{key}" if path and isinstance(key, str) else f"{path}[{key}]" if path else str(key)
-        found = invalid_unicode(key, where) if isinstance(key, str) else None
-        found = found or invalid_unicode(item, where)
-        if found:
-            return found
-    return None
 
 
 class _Request(_Body):

@@ -114,7 +114,7 @@ def _check_common(body: ChatRequest | CompletionRequest) -> None:
 def check_chat(body: ChatRequest) -> None:
     """Refuse the chat fields that cannot be honoured (422 naming each)."""
     _check_common(body)
-    structured_output.check_chat(body)
+    structured_output.check_legacy_fields(body)
     if body.top_logprobs is not None and not body.logprobs:
         raise refuse("top_logprobs", "needs `logprobs`: true")
     if body.modalities not in (None, ["text"]):

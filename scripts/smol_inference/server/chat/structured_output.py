@@ -8,7 +8,7 @@ against the draft 2020-12 meta-schema and requires a `properties` field; its mes
 OpenAI's `response_format` (platform.openai.com/docs/api-reference/chat/create) is also accepted:
 `{"type": "text"}`, `{"type": "json_object"}` (any JSON object) and
 `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`, which is what the openai
-client's `chat.completions.parse()` sends. The routes call `check_generate`, `check_chat` and
+client's `chat.completions.parse()` sends. The routes call `check_generate`, `check_legacy_fields` and
 `check_message` (the one place that reads these fields); the tool fields themselves are planned in
 chat/tools.py. text_generation_inference.md, "Structured output and tool calling".
 """
@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from ..sampling.grammar import GrammarError, GrammarSpec, GrammarState, compiler_for
+from ...grammar import GrammarError, GrammarSpec, GrammarState, compiler_for
 from ..errors import ApiError, validation
 
 #: OpenAI's deprecated function-calling fields (before `tools`): refused by name.
@@ -111,7 +111,7 @@ def check_generate(parameters: Any) -> None:
     """TGI's `parameters.grammar` is compiled in validation.validate (it needs the tokenizer): nothing here."""
 
 
-def check_chat(body: Any) -> None:
+def check_legacy_fields(body: Any) -> None:
     """The chat fields no grammar can honour, refused by name; the rest are planned in chat/tools.py."""
     for name in LEGACY_FIELDS:
         if getattr(body, name, None) is not None:

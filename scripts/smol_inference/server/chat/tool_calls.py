@@ -20,7 +20,7 @@ from jinja2 import Environment, meta
 
 from . import structured_output
 from ..config import DEFAULT_TOOL_PROMPT
-from ..sampling.grammar import GrammarSpec
+from ...grammar import GrammarSpec
 from ..errors import ApiError
 
 NO_TOOL = "no_tool"

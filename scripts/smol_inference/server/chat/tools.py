@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import structured_output
-from ..sampling.grammar import GrammarSpec
+from .request import template_messages
+from ...grammar import GrammarSpec
 from .tool_calls import NO_TOOL, ToolPlan, call_name_so_far, parse_call, plan_tools, template_renders_tools, \
     tool_error, tool_suffix
 
@@ -33,12 +34,11 @@ class ChatPlan:
     tools: ToolPlan | None                      # set when the answer is a tool call
 
 
-def template_messages(body: Any) -> list[dict[str, Any]]:
-    """The conversation checked by chat/request.py; an assistant turn that only called tools shows its
-    calls as JSON text (templates without tool support render `content` only)."""
-    from .request import template_messages as checked_messages
-
-    out = checked_messages(body)
+def messages_with_tool_turns(body: Any) -> list[dict[str, Any]]:
+    """The conversation checked by chat/request.py (`template_messages`), with its tool turns: an assistant
+    turn that only called tools shows its calls as JSON text (templates without tool support render
+    `content` only)."""
+    out = template_messages(body)
     for message, original in zip(out, body.messages, strict=True):
         if original.tool_calls:
             message["tool_calls"] = original.tool_calls
@@ -52,7 +52,7 @@ def plan_chat(body: Any, tokenizer: Any) -> ChatPlan:
     """Raise 422 for a bad schema, unknown tool or both fields at once; otherwise the plan."""
     if body.response_format is not None and body.tools is not None:
         raise tool_error("Grammar and tools are mutually exclusive")
-    messages = template_messages(body)
+    messages = messages_with_tool_turns(body)
     grammar = structured_output.checked(structured_output.response_format_grammar(body.response_format), tokenizer)
     tools = plan_tools(body.tools, body.tool_choice, body.tool_prompt) if grammar is None else None
     template_tools = None

@@ -7,7 +7,19 @@ model thread tying them together). sequence.py holds a request's parameters and 
 text_generation_inference.md, "Inside the server".
 """
 
-from .engine import Engine
+from __future__ import annotations
+
+from typing import Any
+
+from .config import EngineConfig
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
 
-__all__ = ["Engine", "SamplingParams", "Sequence", "StoppingParams", "TokenInfo"]
+__all__ = ["Engine", "EngineConfig", "SamplingParams", "Sequence", "StoppingParams", "TokenInfo"]
+
+
+def __getattr__(name: str) -> Any:  # lazy: the settings and a request's shape must not import torch
+    if name == "Engine":
+        from .engine import Engine
+
+        return Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

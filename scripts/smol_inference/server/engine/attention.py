@@ -54,7 +54,7 @@ def group_chunks(chunks: list[tuple[int, int, int, list[int]]], waste: float, pa
     """(row, length, start, block table) per prompt chunk -> padded groups. Chunks are taken longest
     first and a group grows while its padded size (chunks x longest x widest table) stays within
     `waste` times the work it holds, so one long chunk never pads many short ones to its size. Tables are
-    padded with block `pad` (the engine's pad block: zero, and no request's keys are ever read, not even masked)."""
+    padded with block `pad` (the engine's pad block, config.py RESERVED_BLOCKS: no request's keys are ever read)."""
     groups: list[list[tuple[int, int, int, list[int]]]] = []
     cost = 0
     for chunk in sorted(chunks, key=lambda c: -c[1] * len(c[3])):

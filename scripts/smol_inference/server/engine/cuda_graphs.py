@@ -5,7 +5,7 @@ block-table width are the same, so it can be recorded once and replayed: nano-vl
 graphs at fixed batch sizes (TGI: `--cuda-graphs`). Here a graph is captured for every pair of a batch
 bucket (`--cuda-graphs`, default 1, 2, 4, ... 256) and a block-table width bucket (powers of two up to
 `max_total_tokens / block_size`); a step uses the smallest pair that fits, its extra rows write their
-keys/values into a sink block that nothing reads and attend to the pad block that nothing writes. Only on
+keys/values into the sink block and attend to the pad block (config.py, RESERVED_BLOCKS). Only on
 CUDA; CPU never imports this path.
 text_generation_inference.md, "Inside the server".
 """
@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .attention import StepContext
+from .config import DEFAULT_GRAPH_BATCH, EngineConfig
 
 log = logging.getLogger("smol_inference.server")
 MIN_WIDTH = 8
@@ -92,10 +93,8 @@ class DecodeGraphs:
         return logits[:n].clone()                                           # [n, V]; the buffer is reused
 
 
-def capture_decode_graphs(runner: Any, config: Any) -> None:
+def capture_decode_graphs(runner: Any, config: EngineConfig) -> None:
     """Give `runner` captured decode graphs (config.cuda_graphs; () disables); on failure, stay eager."""
-    from ..config import DEFAULT_GRAPH_BATCH
-
     if config.cuda_graphs == ():
         return
     limit = min(config.max_batch_size or DEFAULT_GRAPH_BATCH, DEFAULT_GRAPH_BATCH)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import DETOKENIZE_CONTEXT_TOKENS
+from .config import DETOKENIZE_CONTEXT_TOKENS
 
 REPLACEMENT_CHAR = "\ufffd"
 

@@ -22,37 +22,35 @@ from typing import Any
 
 import torch
 
-from ..config import IDLE_WAIT_S, ServerConfig
+from ...errors import DEADLINE_EXCEEDED, GENERATION_FAILED, SHUTTING_DOWN
 from ..sampling import prompt_logprobs, sample_batch
 from .block_pool import BlockPool
 from .block_manager import BlockManager
+from .config import IDLE_WAIT_S, RESERVED_BLOCKS, EngineConfig
 from .detokenizer import IncrementalDetokenizer
 from .kv_cache import KVCache, KVShape
-from .model_runner import ModelRunner, StepOutput, Work
+from .model_runner import ModelRunner, StepOutput
 from .queue import RequestQueue
 from .scheduler import Scheduler
-from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, eos_token_ids
+from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, Work, eos_token_ids
 
 log = logging.getLogger("smol_inference.server")
 PREFILL, DECODE = "prefill", "decode"
-FAILED = "Request failed during generation"
-EXPIRED = "Request failed during generation: deadline exceeded"
-SHUTTING_DOWN = "Server is shutting down"
+FAILED, EXPIRED = GENERATION_FAILED, DEADLINE_EXCEEDED             # the engine's messages (smol_inference/errors.py)
 
 
 class Engine:
     """Owns the model, the KV cache, the queue and the scheduler; `submit` is the only entry point."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: ServerConfig, metrics: Any = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, config: EngineConfig, metrics: Any = None) -> None:
         self.model, self.tokenizer, self.config, self.metrics = model, tokenizer, config, metrics
         bs = config.kv_block_size
         assert config.max_batch_total_tokens is not None, "Engine needs a resolved config (config.resolve(...))"
         self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
         self.blocks = BlockManager(self.pool)
         dtype = next(model.parameters()).dtype
-        # Two blocks more than the pool hands out, owned by no request: the pad block that block-table padding
-        # points at (never written, so it stays zero) and the sink block that padded CUDA-graph rows write to.
-        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + 2) * bs, dtype, model.device)
+        # The pool's blocks and the reserved pad and sink blocks (engine/config.py, RESERVED_BLOCKS).
+        self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + RESERVED_BLOCKS) * bs, dtype, model.device)
         self.runner = ModelRunner(model, self.kv, self.blocks)
         if torch.device(model.device).type == "cpu":
             from .packed_linear import pack_linear_weights

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from .config import BATCH_TOTAL_SEQUENCES, CPU_KV_CACHE_BYTES, GPU_MEMORY_FRACTION
+
 
 @dataclass(frozen=True)
 class KVShape:
@@ -87,15 +89,12 @@ def gpu_capacity_tokens(model: Any, shape: KVShape, prefill_tokens: int, memory_
     return max(0, usable // shape.bytes_per_token(model.dtype))
 
 
-def kv_capacity(model: Any, config: Any, model_context: int | None) -> int | None:
-    """Default for --max-batch-total-tokens (None when the flag was given): GPU from free memory after a
-    warm-up prefill, CPU from CPU_KV_CACHE_BYTES (at most BATCH_TOTAL_SEQUENCES full sequences)."""
-    from ..config import BATCH_TOTAL_SEQUENCES, CPU_KV_CACHE_BYTES, GPU_MEMORY_FRACTION
-
-    if config.max_batch_total_tokens is not None:
-        return None
-    shape, draft = KVShape.of(model.config), config.resolve(model_context)
+def kv_capacity(model: Any, max_total_tokens: int, max_batch_prefill_tokens: int) -> int:
+    """Default for --max-batch-total-tokens, given the other limits already derived: GPU from free memory
+    after a warm-up prefill of `max_batch_prefill_tokens`, CPU from CPU_KV_CACHE_BYTES (at most
+    BATCH_TOTAL_SEQUENCES sequences of `max_total_tokens`)."""
+    shape = KVShape.of(model.config)
     if torch.device(model.device).type == "cuda":
-        return gpu_capacity_tokens(model, shape, draft.max_batch_prefill_tokens, GPU_MEMORY_FRACTION)
-    return min(BATCH_TOTAL_SEQUENCES * draft.max_total_tokens,
+        return gpu_capacity_tokens(model, shape, max_batch_prefill_tokens, GPU_MEMORY_FRACTION)
+    return min(BATCH_TOTAL_SEQUENCES * max_total_tokens,
                cpu_capacity_tokens(shape, model.dtype, CPU_KV_CACHE_BYTES))

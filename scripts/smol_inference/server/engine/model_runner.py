@@ -18,42 +18,15 @@ from typing import Any
 
 import torch
 
-from ..config import CHUNK_PADDING_WASTE
 from .attention import ATTENTION_NAME, StepContext, group_chunks, set_context
 from .block_manager import BlockManager
+from .config import CHUNK_PADDING_WASTE
 from .kv_cache import KVCache
-from .sequence import Sequence
+from .sequence import Sequence, Work
 
 
 class UnsupportedModel(ValueError):
     """The model's attention does not go through transformers' AttentionInterface (cannot be paged)."""
-
-
-@dataclass
-class Work:
-    """One sequence's share of a step: tokens [start, start + length) of seq.token_ids."""
-
-    seq: Sequence
-    start: int
-    length: int
-
-    def __post_init__(self) -> None:
-        if self.length < 1 or self.start + self.length > len(self.seq.token_ids):
-            raise ValueError(f"bad work item: start {self.start}, length {self.length}")
-
-    @property
-    def samples(self) -> bool:
-        """True when this step reaches the sequence's last token: its logits choose the next one."""
-        return self.start + self.length == len(self.seq.token_ids)
-
-    @property
-    def is_decode(self) -> bool:
-        """One generated token after the prompt (anything else is a prompt chunk or a recompute)."""
-        return self.length == 1 and self.samples and self.start >= self.seq.input_length
-
-    @property
-    def wants_prompt_logits(self) -> bool:
-        return self.seq.prefill_details and self.start < self.seq.input_length
 
 
 @dataclass
@@ -80,9 +53,7 @@ class ModelRunner:
         self.model, self.kv, self.blocks = model, kv, blocks
         self.device = torch.device(getattr(model, "device", "cpu"))
         self.graphs: Any = None                  # cuda_graphs.DecodeGraphs on a GPU, set by the engine
-        # Padding of block tables points at the pad block after the pool, which nothing ever writes, so a masked
-        # key is zero, never another request's (0 x NaN would still be NaN); padded CUDA-graph rows write their
-        # keys and values to the sink block after it, which nothing reads (kv_cache has two more blocks).
+        # The two reserved blocks after the pool (engine/config.py, RESERVED_BLOCKS): pad, then sink.
         self.pad_block = blocks.pool.num_blocks
         self.sink_block = blocks.pool.num_blocks + 1
         use_paged_attention(model)

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import math
 
-from ..config import ServerConfig
 from .block_manager import BlockManager
-from .model_runner import Work
+from .config import EngineConfig
 from .queue import RequestQueue
-from .sequence import Sequence
+from .sequence import Sequence, Work
 
 #: Stand-in for "no batch-size limit" (TGI's --max-batch-size is optional).
 UNLIMITED = 1 << 30
@@ -36,9 +35,7 @@ UNLIMITED = 1 << 30
 class Scheduler:
     """Owns the running list; `schedule()` returns the next step's work."""
 
-    def __init__(self, config: ServerConfig, queue: RequestQueue, blocks: BlockManager) -> None:
-        if not config.resolved:
-            raise ValueError("Scheduler needs a resolved ServerConfig (call config.resolve(...))")
+    def __init__(self, config: EngineConfig, queue: RequestQueue, blocks: BlockManager) -> None:
         self.config, self.queue, self.blocks = config, queue, blocks
         self.running: list[Sequence] = []
         self.chunking = not config.disable_chunked_prefill

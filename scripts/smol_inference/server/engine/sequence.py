@@ -15,26 +15,7 @@ from typing import Any, Callable
 
 from ... import stopping
 from ...stopping import FINISH_EOS, FINISH_LENGTH, FINISH_STOP  # noqa: F401 - re-exported
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """How to choose the next token (TGI's NextTokenChooserParameters)."""
-
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    typical_p: float = 1.0
-    repetition_penalty: float = 1.0
-    frequency_penalty: float = 0.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0 or self.repetition_penalty <= 0 or self.top_k < 0:
-            raise ValueError("temperature and repetition_penalty must be > 0, top_k >= 0")
-        if not (0 < self.top_p <= 1 and 0 < self.typical_p <= 1):
-            raise ValueError("top_p and typical_p must be in (0, 1]")
+from ..sampling.params import SamplingParams
 
 
 @dataclass(frozen=True)
@@ -65,7 +46,8 @@ class TokenInfo:
 
 @dataclass(eq=False)
 class Sequence:
-    """A request's life in the engine. The model thread owns every field below `emit`."""
+    """A request's life in the engine. The model thread owns every field below `emit`. The sampler reads it
+    as a `SamplingRow` (sampling/params.py)."""
 
     input_ids: list[int]                        # prompt token ids, already truncated/validated
     sampling: SamplingParams
@@ -83,7 +65,7 @@ class Sequence:
     finished_at: float | None = None
     finish_reason: str | None = None
     generator: Any = None                      # torch.Generator, seeded once from sampling.seed
-    grammar: Any = None                        # sampling/grammar.py GrammarState, or None
+    grammar: Any = None                        # smol_inference/grammar.py GrammarState, or None
     detokenizer: Any = None                    # IncrementalDetokenizer, created at admission
     deadline: float = float("inf")             # time.perf_counter() after which the request fails
     # --- paged KV cache (block_manager.py) ---
@@ -126,6 +108,33 @@ class Sequence:
     def cancel(self) -> None:
         """Ask the engine to drop this sequence at its next step (client went away)."""
         self.cancelled.set()
+
+
+@dataclass
+class Work:
+    """One sequence's share of a step: tokens [start, start + length) of seq.token_ids."""
+
+    seq: Sequence
+    start: int
+    length: int
+
+    def __post_init__(self) -> None:
+        if self.length < 1 or self.start + self.length > len(self.seq.token_ids):
+            raise ValueError(f"bad work item: start {self.start}, length {self.length}")
+
+    @property
+    def samples(self) -> bool:
+        """True when this step reaches the sequence's last token: its logits choose the next one."""
+        return self.start + self.length == len(self.seq.token_ids)
+
+    @property
+    def is_decode(self) -> bool:
+        """One generated token after the prompt (anything else is a prompt chunk or a recompute)."""
+        return self.length == 1 and self.samples and self.start >= self.seq.input_length
+
+    @property
+    def wants_prompt_logits(self) -> bool:
+        return self.seq.prefill_details and self.start < self.seq.input_length
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:

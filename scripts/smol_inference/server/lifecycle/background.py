@@ -14,7 +14,6 @@ notebook starts this server and points the clients at `handle.url`:
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import urllib.error
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ... import settings
+from ...ports import free_port
 from ..app import create_app
 from ..config import SHUTDOWN_CLOSE_S, ServerConfig
 from .launcher import banner
@@ -30,13 +30,6 @@ from .shutdown import DrainingServer
 
 #: How often start_server polls /health while the model loads (seconds).
 HEALTH_POLL_S = 0.1
-
-
-def free_port(host: str = settings.DEFAULT_HOST) -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

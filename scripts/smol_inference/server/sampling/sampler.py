@@ -3,7 +3,7 @@
 Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
 parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
 batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
-frequency penalty, the grammar mask (grammar.py, imported only when a row has a grammar), then for
+frequency penalty, the grammar mask (../../grammar.py, imported only when a row has a grammar), then for
 sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
 
 Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
@@ -27,8 +27,8 @@ import torch
 
 from . import warpers
 
-if TYPE_CHECKING:                     # annotations only: engine/ imports this package
-    from ..engine.sequence import Sequence
+if TYPE_CHECKING:                     # annotations only
+    from .params import SamplingRow
 
 NEG_INF = float("-inf")
 #: The lowest logprob reported: a finite stand-in for log(0) (never null in JSON).
@@ -48,7 +48,7 @@ class SampleResult:
             raise ValueError("token_ids, logprobs and top need one entry per row")
 
 
-def sample_batch(logits: torch.Tensor, seqs: list[Sequence]) -> SampleResult:
+def sample_batch(logits: torch.Tensor, seqs: list[SamplingRow]) -> SampleResult:
     """logits [B, V] (any float dtype; row i belongs to seqs[i]) -> the next token of every row.
 
     Raises ValueError when the shapes disagree. Extreme but valid parameters (temperature 1e-300,
@@ -82,19 +82,19 @@ def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
 
 
 # ---- choosing -------------------------------------------------------------------------------------
-def _needs_processing(seq: Sequence) -> bool:
+def _needs_processing(seq: SamplingRow) -> bool:
     p = seq.sampling
     return (p.do_sample or p.repetition_penalty != 1.0 or p.frequency_penalty != 0.0
             or getattr(seq, "grammar", None) is not None)
 
 
-def _choose(scores: torch.Tensor, seqs: list[Sequence], fallback: torch.Tensor) -> torch.Tensor:
+def _choose(scores: torch.Tensor, seqs: list[SamplingRow], fallback: torch.Tensor) -> torch.Tensor:
     """scores [S, V] (edited in place) of the rows that need work -> chosen ids [S]."""
     warpers.repetition_penalty(scores, seqs)
     warpers.frequency_penalty(scores, seqs)
     states = [getattr(seq, "grammar", None) for seq in seqs]
     if any(state is not None for state in states):
-        from .grammar import apply_grammar                                       # only when a row has one
+        from ...grammar import apply_grammar                                      # only when a row has one
         apply_grammar(scores, states)
     _saturate(scores)
     sampled = [row for row, seq in enumerate(seqs) if seq.sampling.do_sample]
@@ -114,7 +114,7 @@ def _saturate(scores: torch.Tensor) -> None:
     torch.nan_to_num_(scores, nan=NEG_INF, posinf=torch.finfo(scores.dtype).max, neginf=NEG_INF)
 
 
-def _generator(seq: Sequence) -> torch.Generator:
+def _generator(seq: SamplingRow) -> torch.Generator:
     """The request's own random stream, created on first use from its seed (CPU: device independent)."""
     if seq.generator is None:
         seq.generator = torch.Generator(device="cpu")
@@ -122,7 +122,7 @@ def _generator(seq: Sequence) -> torch.Generator:
     return seq.generator
 
 
-def _draw(scores: torch.Tensor, seqs: list[Sequence]) -> torch.Tensor:
+def _draw(scores: torch.Tensor, seqs: list[SamplingRow]) -> torch.Tensor:
     """scores [D, V] -> one token per row, drawn from softmax(scores) with the row's own generator."""
     probs = scores.softmax(-1)                                                   # [D, V]
     cdf = probs.cumsum(-1)                                                       # [D, V] non-decreasing
@@ -138,7 +138,7 @@ def _finite_logprobs(values: torch.Tensor) -> torch.Tensor:
     return torch.nan_to_num(values, nan=LOGPROB_FLOOR, neginf=LOGPROB_FLOOR, posinf=0.0).clamp(LOGPROB_FLOOR, 0.0)
 
 
-def _report(raw: torch.Tensor, tokens: torch.Tensor, seqs: list[Sequence]) -> tuple[list[float], list[list]]:
+def _report(raw: torch.Tensor, tokens: torch.Tensor, seqs: list[SamplingRow]) -> tuple[list[float], list[list]]:
     """Logprobs of the chosen tokens [B] and of each row's top_n_tokens best, under the raw distribution."""
     logp = raw.log_softmax(-1)                                                   # [B, V] (torch.logsumexp is slower)
     chosen = _finite_logprobs(logp.gather(1, tokens[:, None]).squeeze(1))        # [B]

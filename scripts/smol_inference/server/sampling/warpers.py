@@ -11,37 +11,38 @@ text_generation_inference.md, "Sampling".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
-from ..config import NUCLEUS_CANDIDATES
+from .config import NUCLEUS_CANDIDATES
 
-if TYPE_CHECKING:                     # annotations only: engine/ imports this package
-    from ..engine.sequence import Sequence
+if TYPE_CHECKING:                     # annotations only
+    from .params import SamplingRow
 
 NEG_INF = float("-inf")
 
 
-def _column(seqs: list[Sequence], rows: list[int], name: str, device: torch.device) -> torch.Tensor:
+def _column(seqs: list[SamplingRow], rows: list[int], name: str, device: torch.device) -> torch.Tensor:
     """One sampling parameter of the given rows as a [n, 1] tensor."""
     return torch.tensor([getattr(seqs[row].sampling, name) for row in rows], device=device)[:, None]
 
 
-def _flat_index(scores: torch.Tensor, rows: list[int], ids: list[list[int]]) -> torch.Tensor:
+def _flat_index(scores: torch.Tensor, rows: list[int], ids: Sequence[Sequence[int]]) -> torch.Tensor:
     """Positions of every (row, id) pair in scores.view(-1), as one 1-D index [N]."""
     vocab = scores.shape[1]
     return torch.cat([torch.tensor(i, dtype=torch.long) + row * vocab for row, i in zip(rows, ids, strict=True)]
                      ).to(scores.device)
 
 
-def _per_id(values: list[float], ids: list[list[int]], device: torch.device) -> torch.Tensor:
+def _per_id(values: list[float], ids: Sequence[Sequence[int]], device: torch.device) -> torch.Tensor:
     """Each row's value repeated once per id of that row: [N], aligned with _flat_index."""
     lengths = torch.tensor([len(i) for i in ids], device=device)
     return torch.tensor(values, device=device).repeat_interleave(lengths)
 
 
-def repetition_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
+def repetition_penalty(scores: torch.Tensor, seqs: list[SamplingRow]) -> None:
     rows = [row for row, seq in enumerate(seqs) if seq.sampling.repetition_penalty != 1.0]
     if not rows:
         return
@@ -53,7 +54,7 @@ def repetition_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
     flat[index] = torch.where(seen < 0, seen * penalty, seen / penalty)
 
 
-def frequency_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
+def frequency_penalty(scores: torch.Tensor, seqs: list[SamplingRow]) -> None:
     rows = [row for row, seq in enumerate(seqs) if seq.sampling.frequency_penalty != 0.0 and seq.generated]
     if not rows:
         return
@@ -63,7 +64,7 @@ def frequency_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
     scores.view(-1).index_put_((index,), penalty, accumulate=True)               # once per occurrence
 
 
-def temperature(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
+def temperature(scores: torch.Tensor, seqs: list[SamplingRow], sampled: list[int]) -> None:
     """scores / T, after shifting each row's best to 0 (softmax is unchanged; 1e-300 cannot overflow)."""
     rows = [row for row in sampled if seqs[row].sampling.temperature != 1.0]
     if rows:
@@ -72,7 +73,7 @@ def temperature(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) 
         scores[index] = (sub - sub.max(-1, keepdim=True).values) / _column(seqs, rows, "temperature", scores.device)
 
 
-def top_k(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
+def top_k(scores: torch.Tensor, seqs: list[SamplingRow], sampled: list[int]) -> None:
     """Keep scores >= the row's k-th best (ties with it stay, as in TGI)."""
     rows = [row for row in sampled if 0 < seqs[row].sampling.top_k < scores.shape[1]]
     if rows:
@@ -103,7 +104,7 @@ def _head_floor(key: torch.Tensor, probs: torch.Tensor, limit: torch.Tensor) -> 
     return floor
 
 
-def top_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
+def top_p(scores: torch.Tensor, seqs: list[SamplingRow], sampled: list[int]) -> None:
     """Keep the best tokens while the ones before hold less than top_p. TGI drops a token when the
     ascending cumulative probability up to it is <= 1 - top_p: the same set, ties at the edge kept."""
     rows = [row for row in sampled if seqs[row].sampling.top_p < 1.0]
@@ -115,7 +116,7 @@ def top_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> Non
     scores[index] = sub.masked_fill(sub < floor, NEG_INF)
 
 
-def typical_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
+def typical_p(scores: torch.Tensor, seqs: list[SamplingRow], sampled: list[int]) -> None:
     """Keep the tokens whose surprise (-log p) is closest to the entropy, while the ones before hold
     less than typical_p (TGI's TypicalLogitsWarper, ties at the edge kept)."""
     rows = [row for row in sampled if seqs[row].sampling.typical_p < 1.0]

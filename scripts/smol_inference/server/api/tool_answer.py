@@ -14,14 +14,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..api import response_bodies
-from . import tools
+from ...sse import DONE, SSE_HEADERS, sse
+from ..chat import tools
 from ..errors import ApiError
-from ..api.openai_routes import DONE, chat_stream, chat_valid, checked, collect
-from ..api.openai_schemas import ChatRequest
 from ..service import Permit, Service, Timing
-from ..api.tgi_routes import SSE_HEADERS, sse, token_stream
 from ..validation import ValidRequest
+from . import response_bodies
+from .common import chat_valid, checked, collect
+from .openai_schemas import ChatRequest
+from .streaming import chat_stream, token_stream
 
 
 def plain_request(service: Service, body: ChatRequest) -> tuple[ChatRequest, ValidRequest]:

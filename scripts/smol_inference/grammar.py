@@ -18,8 +18,9 @@ Shapes and contract (INTERFACES.md): `apply_grammar(scores [B, V], states)` sets
 logits of every row that has a state to -inf, in place; after sampling, `state.accept(token_id)`.
 A terminated grammar (or one in an error state) allows only the end-of-sequence token. Compiled
 grammars are cached per tokenizer by (type, value) in a bounded LRU; each request gets a copy of the
-cached matcher, dropped with its Sequence. text_generation_inference.md,
-"Structured output and tool calling".
+cached matcher, dropped with its request. Used by the course server's sampler (server/sampling/) and by
+lesson 1's transformers logits processor (constrained.py), so it lives below both.
+text_generation_inference.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ import llguidance.numpy as llg_numpy
 import numpy as np
 import torch
 
-from ..config import GRAMMAR_CACHE_SIZE
-
 if TYPE_CHECKING:
     from llguidance._lib import JsonCompileOptions  # a TypedDict of llguidance's stub only
 
@@ -46,6 +45,8 @@ KINDS = ("json_schema", "regex", "lark")
 #: JSON layout the constrained model writes: no free whitespace (a small model would pad with it until
 #: max_new_tokens), separators as Python's json.dumps. A schema's own "x-guidance" key overrides these.
 JSON_LAYOUT: JsonCompileOptions = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+#: Compiled grammars kept per tokenizer (LRU by type and value).
+GRAMMAR_CACHE_SIZE = 64
 
 
 class GrammarError(ValueError):
