@@ -39,7 +39,7 @@ def run(name: str, script: str, extra: list[str]) -> tuple[int, str, float]:
     start = time.perf_counter()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) as proc:
         lines = []
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in proc.stdout:  # type: ignore[union-attr]  # stdout=PIPE: never None
             print(line, end="", flush=True)
             lines.append(line)
     return proc.returncode, "".join(lines), time.perf_counter() - start

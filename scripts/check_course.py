@@ -16,7 +16,7 @@ if "course_checks" not in sys.modules:  # loaded by path: a module named check_c
                                                    submodule_search_locations=[str(_PACKAGE)])
     _module = importlib.util.module_from_spec(_spec)
     sys.modules["course_checks"] = _module
-    _spec.loader.exec_module(_module)  # type: ignore[union-attr]
+    _spec.loader.exec_module(_module)  # type: ignore[union-attr]  # a .py path always has a loader
 _checks = sys.modules["course_checks"]
 globals().update({name: getattr(_checks, name) for name in _checks.__all__})
 

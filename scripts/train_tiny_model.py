@@ -33,10 +33,10 @@ if str(REPO_DIR) not in sys.path:                                   # tiny_model
     sys.path.insert(0, str(REPO_DIR))
 
 # Re-exported for tests/models/test_tiny_model.py, which loads this file: load, evaluate, evaluation_set, the seeds.
-from tiny_model.evaluation import evaluate, evaluation_set  # noqa: E402, F401
-from tiny_model.recipe import EVAL_SEED, REQUIRED_ACCURACY, TRAIN_SEED, TinyModelSpec  # noqa: E402, F401
-from tiny_model.storage import load, save  # noqa: E402
-from tiny_model.training import train  # noqa: E402
+from tiny_model.evaluation import evaluate, evaluation_set  # noqa: E402, F401 - after sys.path; re-exported
+from tiny_model.recipe import EVAL_SEED, REQUIRED_ACCURACY, TRAIN_SEED, TinyModelSpec  # noqa: E402, F401 - the same
+from tiny_model.storage import load, save  # noqa: E402 - after sys.path
+from tiny_model.training import train  # noqa: E402 - after sys.path
 
 
 def main(argv: list[str] | None = None) -> int:

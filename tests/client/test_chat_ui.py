@@ -50,7 +50,7 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = START_TIMEOU
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = Path(proc.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
+            out = Path(proc.log_path).read_text(errors="replace")  # type: ignore[attr-defined]  # see _start
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered:\n{out[-3000:]}")
         try:
             if httpx.get(url, timeout=2.0).status_code == 200:
@@ -63,10 +63,10 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = START_TIMEOU
 
 def _start(args: list[str], ready_url: str) -> subprocess.Popen:
     # Output goes to a file, not a pipe: a chatty server can never block on a full pipe.
-    log = tempfile.NamedTemporaryFile("w", prefix="smol-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile("w", prefix="smol-", suffix=".log", delete=False)  # noqa: SIM115 - kept for the UI process
     proc = subprocess.Popen([sys.executable, "-m", "smol_inference.cli", *args], env=_env(),
                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    proc.log_path = log.name  # type: ignore[attr-defined]
+    proc.log_path = log.name  # type: ignore[attr-defined]  # an attribute of ours on the Popen
     log.close()
     try:
         _wait_http(ready_url, proc)
@@ -78,7 +78,7 @@ def _start(args: list[str], ready_url: str) -> subprocess.Popen:
 
 def _stop(proc: subprocess.Popen) -> None:
     stop_process(proc)
-    Path(proc.log_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
+    Path(proc.log_path).unlink(missing_ok=True)  # type: ignore[attr-defined]  # see _start
 
 
 @pytest.fixture(scope="module")

@@ -110,10 +110,10 @@ def test_bad_request_is_a_4xx_error_not_a_crash(url: str, oa: openai.OpenAI, mod
     body = response.json()
     assert isinstance(body, dict) and ("error" in body or "detail" in body), body
     with pytest.raises(openai.APIStatusError) as caught:
-        oa.chat.completions.create(model=model, messages="hi")  # type: ignore[arg-type]
+        oa.chat.completions.create(model=model, messages="hi")  # type: ignore[arg-type]  # wrong on purpose
     assert caught.value.status_code in (400, 422)
     with TGIClient(url) as client, pytest.raises(TGIError) as typed:
-        client.chat("hi", max_tokens=2)  # type: ignore[arg-type]
+        client.chat("hi", max_tokens=2)  # type: ignore[arg-type]  # wrong on purpose
     assert typed.value.status in (400, 422) and typed.value.attempts == 1 and str(typed.value)
 
 

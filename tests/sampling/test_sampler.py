@@ -229,7 +229,7 @@ def test_bench_sampler_plumbing_runs(tmp_path):
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sampler.py"
     spec = importlib.util.spec_from_file_location("bench_sampler", path)
     bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]  # a .py path always has a loader
     out = tmp_path / "sampler.json"
     assert bench.main(["--batch-sizes", "2", "--steps", "1", "--vocab", "512", "--detokenize", "",
                        "--json", str(out)]) == 0

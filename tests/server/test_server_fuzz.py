@@ -24,17 +24,17 @@ from pathlib import Path
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from conftest import WAIT_S, start_test_server  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from conftest import WAIT_S, start_test_server  # noqa: E402 - after the importorskip above
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402 - after the importorskip above
+from hypothesis import strategies as st  # noqa: E402 - after the importorskip above
+from schemathesis.checks import not_a_server_error  # noqa: E402 - after the importorskip above
+from schemathesis.specs.openapi.checks import (  # noqa: E402 - after the importorskip above
     content_type_conformance,
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
-from smol_inference.server.api.openapi import OK_CONTENT  # noqa: E402
+from smol_inference.server.api.openapi import OK_CONTENT  # noqa: E402 - after the importorskip above
 
 FUZZ_EXAMPLES = int(os.environ.get("SMOL_FUZZ_EXAMPLES", "15"))
 REPORT = os.environ.get("SMOL_FUZZ_REPORT")

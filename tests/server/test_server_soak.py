@@ -19,7 +19,7 @@ def load_soak():
     spec = importlib.util.spec_from_file_location("soak_server", SOAK)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module                     # dataclasses look their module up there
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]  # a .py path always has a loader
     return module
 
 

@@ -18,7 +18,7 @@ def _check_course():
         spec = importlib.util.spec_from_file_location("check_course", ROOT / "scripts" / "check_course.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules["check_course"] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]  # a .py path always has a loader
     return sys.modules["check_course"]
 
 

@@ -36,7 +36,7 @@ def endpoint() -> str:
     """The URL to test against; skips the test when no server can be had (with the reason)."""
     global _PROCESS, _URL, _FAILURE
     if external_url():
-        return external_url()  # type: ignore[return-value]
+        return external_url()  # type: ignore[return-value]  # not None: checked on the line above
     if _URL:
         return _URL
     if _FAILURE:
@@ -48,7 +48,7 @@ def endpoint() -> str:
     port = free_port()
     cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--hostname", settings.DEFAULT_HOST,
            "--port", str(port), "--model-id", settings.TINY_MODEL_ALIAS]
-    log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"course-server-{port}.log"), "wb")  # noqa: SIM115
+    log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"course-server-{port}.log"), "wb")  # noqa: SIM115 - the log outlives this call
     _PROCESS = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     atexit.register(_stop)
     url = f"http://{settings.DEFAULT_HOST}:{port}"

@@ -129,7 +129,7 @@ def from_response(response: Any) -> TGIError:
     except Exception:  # noqa: BLE001 - no JSON body: fall back to the text, else the status alone
         try:
             payload = response.text
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no readable body at all: the status alone
             payload = None
     retry_after = _seconds(response.headers.get("retry-after"))
     return from_payload(payload, status=response.status_code, retry_after=retry_after)

@@ -30,9 +30,9 @@ def grammar(schema: Schema | None = None, *, regex: str | None = None) -> dict[s
     """TGI's `grammar` parameter: a JSON Schema (dict or Pydantic model) or, with `regex=`, a pattern."""
     if (schema is None) == (regex is None):
         raise ValueError("give exactly one of a schema or regex=")
-    if regex is not None:
+    if schema is None:
         return {"type": "regex", "value": regex}
-    return {"type": "json", "value": json_schema(schema)}  # type: ignore[arg-type]
+    return {"type": "json", "value": json_schema(schema)}
 
 
 def response_format(schema: Schema | None = None, *, name: str | None = None, strict: bool = True) -> dict[str, Any]:

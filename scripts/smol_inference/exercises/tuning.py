@@ -104,7 +104,8 @@ class Tuning(Exercise):
             for seed in range(TUNE_ROUNDS):
                 for arm, server in zip(arms, (base, tuned), strict=True):
                     arm.append(self._one_round(server.url, seed))
-        return tuple(_best(rounds) for rounds in arms)  # type: ignore[return-value]
+        base, tuned = arms
+        return _best(base), _best(tuned)
 
     def _one_round(self, url: str, seed: int) -> dict[str, float]:
         """One load on `url`: throughput and inter-token latency from the clients, TTFT from the server.

@@ -150,7 +150,7 @@ def start_llama_server(config: LlamaServerConfig | None = None, build: bool = Fa
     `build=True` builds it first when the cache lacks it (minutes); otherwise a missing build raises
     BuildError naming `make llama-server`.
     """
-    config = config or LlamaServerConfig(**fields)  # type: ignore[arg-type]
+    config = config or LlamaServerConfig(**fields)  # type: ignore[arg-type]  # __post_init__ checks them
     if build and config.binary is None:
         config.binary = ensure_llama_server()
     return LlamaServer(config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Callable
 
@@ -46,7 +47,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
     config = config or ServerConfig()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loader = threading.Thread(target=startup.start, args=(app, config, preloaded, on_fatal), name="smol-loader",
                                   daemon=True)
         loader.start()
@@ -66,7 +67,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
     app.include_router(openai_routes.router)
     _add_handlers(app)
     _add_info_routes(app)
-    app.openapi = lambda: openapi.build(app)                 # type: ignore[method-assign]
+    app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]  # FastAPI's documented override
     if config.cors_allow_origin:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_allow_origin, allow_methods=["*"],
                            allow_headers=["*"])

@@ -75,7 +75,7 @@ def pack_linear_weights(model: torch.nn.Module, enable: bool = True) -> int:
             with torch.no_grad():
                 packed = torch.ops.mkldnn._reorder_linear_weight(module.weight.detach(), PACKING_ROWS_HINT)
             # A per-instance forward: nn.Module looks it up before the class's (typed as a method, hence ignore).
-            module.forward = types.MethodType(  # type: ignore[method-assign]
+            module.forward = types.MethodType(  # type: ignore[method-assign]  # see the line above
                 _packed_forward(packed, _fingerprint(module)), module)
         if chosen:
             _check_agrees(chosen[0])
