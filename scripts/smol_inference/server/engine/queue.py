@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from .sequence import Sequence
 
@@ -54,7 +55,7 @@ class RequestQueue:
                 self._not_empty.wait(timeout_s)
             return bool(self._entries)
 
-    def remove_if(self, predicate) -> list[Sequence]:  # noqa: ANN001 - Callable[[Sequence], bool]
+    def remove_if(self, predicate: Callable[[Sequence], bool]) -> list[Sequence]:
         """Remove and return the entries for which `predicate` holds (cancelled, past their deadline)."""
         with self._lock:
             gone = [seq for seq in self._entries if predicate(seq)]
