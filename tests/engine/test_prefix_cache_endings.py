@@ -16,7 +16,7 @@ from huggingface_hub import InferenceClient
 
 from conftest import POLL_S, WAIT_S, metric
 from engine_helpers import make_engine, run_ids, settle
-from smol_inference.server.engine import runner as runner_module
+from smol_inference.server.engine import engine as engine_module
 
 PREFIX_TOKENS = 400      # shared prefix: 25 full blocks of 16, below the 512-token context
 REPEATS = 3
@@ -78,17 +78,17 @@ def test_a_request_failed_at_sampling_leaves_its_computed_prefix(tiny_model, mon
     model, tokenizer, context = tiny_model
     engine = make_engine(model, tokenizer, context)
     ids = tokenizer(shared_prompt(tokenizer), add_special_tokens=False)["input_ids"]
-    real = runner_module.sample_batch
+    real = engine_module.sample_batch
 
     def failing(logits, seqs):
         raise RuntimeError("sampler fault")
 
     try:
-        monkeypatch.setattr(runner_module, "sample_batch", failing)
+        monkeypatch.setattr(engine_module, "sample_batch", failing)
         out = run_ids(engine, [ids], max_new=4)
         assert out.errors                                 # the first request failed after its prefill
         settle(engine)
-        monkeypatch.setattr(runner_module, "sample_batch", real)
+        monkeypatch.setattr(engine_module, "sample_batch", real)
         before = engine.pool.hits
         out = run_ids(engine, [ids], max_new=1)
         assert not out.errors
