@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from . import settings
+from .json_body import JsonBodyOnly
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
 from .server.errors import PREFIX
 from .server.api.tgi_schemas import invalid_unicode
@@ -103,6 +104,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
         yield
 
     app = FastAPI(title="smol-inference lesson-1 web app", lifespan=lifespan)
+    app.add_middleware(JsonBodyOnly)            # 415 for a body not sent as JSON, as TGI answers
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
