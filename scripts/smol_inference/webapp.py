@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -29,9 +30,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from . import settings
 from .json_body import JsonBodyOnly
+from .presets import GenerationParams
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
 from .server.errors import PREFIX
 from .server.api.tgi_schemas import invalid_unicode
+
+
+#: Generation parameters the web app reads from `parameters` (GenerationParams' fields and `preset`).
+KNOWN = frozenset(f.name for f in dataclasses.fields(GenerationParams)) | {"preset"}
 
 
 class Message(BaseModel):
@@ -123,7 +129,9 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
         return _error(422, str(exc), "validation")
 
     def _params(request: GenerateRequest):
-        options = dict(request.parameters)
+        # `null` means "use the default" (the preset's value, else GenerationParams'), as on TGI and the
+        # course server; an unknown name is still refused, null or not.
+        options = {name: value for name, value in request.parameters.items() if value is not None or name not in KNOWN}
         try:
             return make_params(options.pop("preset", None), **options)
         except (ValueError, TypeError) as exc:
