@@ -95,3 +95,21 @@ def test_a_request_failed_at_sampling_leaves_its_computed_prefix(tiny_model, mon
         assert engine.pool.hits - before >= (len(ids) - 1) // 16 * 16
     finally:
         engine.stop(5)
+
+
+def test_a_preempted_request_finds_its_computed_blocks_when_it_comes_back(tiny_model):
+    """Recompute preemption (vLLM's): the blocks freed by preemption stay cached, so the recompute hits."""
+    from engine_helpers import prompt_ids
+
+    model, tokenizer, context = tiny_model
+    questions = ["What is the capital of France?", "Hi", "What is 7 plus 5? Answer in one short sentence please.",
+                 "What is the capital of Japan?", "Name a colour."]
+    engine = make_engine(model, tokenizer, context, max_total_tokens=64, max_batch_total_tokens=96,
+                         kv_block_size=4, max_batch_prefill_tokens=64)
+    try:
+        out = run_ids(engine, [prompt_ids(tokenizer, q) for q in questions], 24)
+        settle(engine)
+        assert not out.errors and engine.scheduler.preempted > 0
+        assert engine.pool.hits > 0
+    finally:
+        engine.stop(5)
