@@ -61,3 +61,15 @@ def test_tool_argument_pattern_digits_are_ascii(server, seed):
 def test_escaped_backslash_and_negated_class_keep_their_meaning(server, seed):
     text = generate(server.url, {"type": "regex", "value": r"x\\d[^\d]\d"}, seed, max_new_tokens=8)
     assert text[:3] == "x\\d" and not text[3].isdigit() and text[4] in "0123456789", repr(text)
+
+
+@pytest.mark.parametrize("grammar", [{"type": "regex", "value": r"\w+\b"},
+                                     {"type": "json", "value": {"type": "string", "pattern": r"^\w+\b$"}}])
+def test_word_boundary_is_a_clear_422(server, grammar):
+    """`\\b` is an assertion the grammar engine (llguidance) cannot constrain a generation with: the
+    request is refused before generation, never served with another meaning."""
+    import httpx
+
+    body = {"inputs": QUESTION, "parameters": {"grammar": grammar, "max_new_tokens": 4}}
+    response = httpx.post(server.url + "/generate", json=body, timeout=WAIT_S)
+    assert response.status_code == 422 and response.json()["error_type"] == "validation", response.text
