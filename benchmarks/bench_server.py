@@ -67,6 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--max-batch-prefill-tokens", type=int, default=None,
         help="course server --max-batch-prefill-tokens in the throughput arms (default: its own)")
     add("--shared-prefix-tokens", type=int, default=1000, help="shared_prefix workload: common prefix length")
+    add("--shared-prefix-new-tokens", type=int, default=8,
+        help="shared_prefix workload: new tokens per request, warm-up included (1: a scoring call)")
     add("--long-prompt-tokens", type=int, default=3000, help="long_prompt workload: the long prompt's length")
     add("--prefill-chunk-tokens", type=int, default=512, help="long_prompt workload: prefill budget with chunking")
     add("--seed", type=int, default=0)

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     process = None
     url, pid = args.url, args.pid
     if url is None:
-        process, url = start_server(["--max-concurrent-requests", str(args.max_concurrent_requests),
+        process, url = start_server(["--model-id", "tiny-instruct",        # the soak's figures: the bundled model
+                                     "--max-concurrent-requests", str(args.max_concurrent_requests),
                                      "--torch-threads", "1"])
         pid = process.pid
     try:

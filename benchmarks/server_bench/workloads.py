@@ -1,8 +1,9 @@
 """The two workloads that show engine v2's ideas, each run with the idea on and off in one run.
 
 - shared_prefix: requests whose prompts share a long prefix (`--shared-prefix-tokens`, 1,000 by
-  default) and differ in a short tail; median time to first token with prefix caching on and off
-  (`--disable-prefix-caching`). Issue 16 target: on / off <= 0.25.
+  default) and differ in a short tail, each generating `--shared-prefix-new-tokens` (8); median time
+  to first token with prefix caching on and off (`--disable-prefix-caching`), and the prefix-cache hit
+  ratio (vLLM's hits / queries counters, in prompt tokens). Issue 16 target: on / off <= 0.25.
 - long_prompt: 8 streams decode while one prompt of `--long-prompt-tokens` (3,000) arrives; the
   longest gap between two tokens of the running streams, with chunked prefill on
   (`--max-batch-prefill-tokens` = `--prefill-chunk-tokens`, 512) and off (`--disable-chunked-prefill`,
@@ -26,7 +27,7 @@ import httpx
 from smol_inference.bench import make_prompts
 from smol_inference.ports import free_port
 
-from .served import Served, child_env, course_cmd
+from .served import Served, child_env, course_cmd, scrape
 
 STREAMS = 8               # running streams in the long-prompt workload
 STREAM_NEW_TOKENS = 96    # their length: long enough to still run when the long prompt arrives
@@ -56,15 +57,16 @@ def shared_prefix(model: str, words_per_token: float, args: argparse.Namespace, 
     prefix = make_prompts(1, max(1, round(args.shared_prefix_tokens * words_per_token)), args.seed)[0]
     tails = make_prompts(args.requests, max(1, round(24 * words_per_token)), args.seed + 1)
     prompts = [f"{prefix} {tail}" for tail in tails]
+    new = args.shared_prefix_new_tokens
 
     async def run(url: str) -> list[float]:
         async with httpx.AsyncClient(base_url=url) as client:
-            await stream(client, prompts[0], 2, args.request_timeout)           # warm-up (fills the cache)
+            await stream(client, prompts[0], new, args.request_timeout)         # warm-up (fills the cache)
             limit = asyncio.Semaphore(min(args.concurrency, 4))
 
             async def one(prompt: str) -> float:
                 async with limit:
-                    out = await stream(client, prompt, 8, args.request_timeout)
+                    out = await stream(client, prompt, new, args.request_timeout)
                     return out["times"][0] - out["start"]
             return list(await asyncio.gather(*(one(p) for p in prompts[1:])))
 
@@ -72,10 +74,15 @@ def shared_prefix(model: str, words_per_token: float, args: argparse.Namespace, 
     for name, extra in (("prefix_caching_on", []), ("prefix_caching_off", ["--disable-prefix-caching"])):
         with serve(name, model, args, extra, log_dir) as server:
             ttft = asyncio.run(run(server.url))
-        arms[name] = {"requests": len(ttft), "ttft_p50_s": statistics.median(ttft), "ttft_max_s": max(ttft)}
-        print(f"[bench_server] {name}: ttft p50 {arms[name]['ttft_p50_s'] * 1000:.0f} ms", flush=True)
+            counters = scrape(server.url)
+        hits, queries = (counters.get(f"vllm:prefix_cache_{k}_total", 0.0) for k in ("hits", "queries"))
+        arms[name] = {"requests": len(ttft), "ttft_p50_s": statistics.median(ttft), "ttft_max_s": max(ttft),
+                      "prefix_cache_hits": int(hits), "prefix_cache_queries": int(queries),
+                      "prefix_cache_hit_ratio": round(hits / queries, 3) if queries else None}
+        print(f"[bench_server] {name}: ttft p50 {arms[name]['ttft_p50_s'] * 1000:.0f} ms, prefix-cache hit ratio "
+              f"{arms[name]['prefix_cache_hit_ratio']}", flush=True)
     value = arms["prefix_caching_on"]["ttft_p50_s"] / arms["prefix_caching_off"]["ttft_p50_s"]
-    return {"shared_prefix_tokens": args.shared_prefix_tokens, "arms": arms,
+    return {"shared_prefix_tokens": args.shared_prefix_tokens, "new_tokens": new, "arms": arms,
             "ratio": {"value": round(value, 3), "target": 0.25, "met": value <= 0.25,
                       "of": "median TTFT, prefix caching on / off"}}
 

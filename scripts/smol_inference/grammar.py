@@ -47,6 +47,11 @@ KINDS = ("json_schema", "regex", "lark")
 JSON_LAYOUT: JsonCompileOptions = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 #: Compiled grammars kept per tokenizer (LRU by type and value).
 GRAMMAR_CACHE_SIZE = 64
+#: One regex dialect for every grammar form: `\d` is [0-9] and `\w` [0-9A-Za-z_], as in ECMA-262, the
+#: dialect JSON Schema's `pattern` names (draft 2020-12, 6.4). llguidance 1.9 reads schema patterns
+#: so (guidance-ai/llguidance#158); for a `regex` grammar its `regex_to_lark` parses the pattern and
+#: rewrites those classes ("dw"), so `\\d` stays a backslash and a `d`, and `[^\d]` a nested class.
+REGEX_ASCII = "dw"
 
 
 class GrammarError(ValueError):
@@ -74,8 +79,9 @@ class GrammarSpec:
         """The llguidance grammar text (a JSON grammar description)."""
         if self.kind == "json_schema":
             return llguidance.LLMatcher.grammar_from_json_schema(self.value, defaults=JSON_LAYOUT)
-        if self.kind == "regex":
-            return llguidance.LLMatcher.grammar_from_regex(self.value)
+        if self.kind == "regex":                        # the dialect of JSON Schema's `pattern` (REGEX_ASCII)
+            pattern = llguidance.regex_to_lark(self.value, REGEX_ASCII)
+            return llguidance.LLMatcher.grammar_from_lark(f"start: /{pattern}/")
         return llguidance.LLMatcher.grammar_from_lark(self.value)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -28,11 +29,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from . import settings
+from .json_body import JsonBodyOnly
+from .presets import GenerationParams
 from .pipeline import GenerationResult, chat, check_prompt, load_generator, make_params, stream_chat
 from .errors import PREFIX
 from .json_text import invalid_unicode
-from .presets import GenerationParams
 from .sse import sse
+
+
+#: Generation parameters the web app reads from `parameters` (GenerationParams' fields and `preset`).
+KNOWN = frozenset(f.name for f in dataclasses.fields(GenerationParams)) | {"preset"}
 
 
 class Message(BaseModel):
@@ -101,6 +107,7 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
         yield
 
     app = FastAPI(title="smol-inference lesson-1 web app", lifespan=lifespan)
+    app.add_middleware(JsonBodyOnly)            # 415 for a body not sent as JSON, as TGI answers
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,7 +126,9 @@ def create_app(generator: Any = None, *, model: str | None = None, device: str =
         return _error(422, str(exc), "validation")
 
     def _params(request: GenerateRequest) -> GenerationParams:
-        options = dict(request.parameters)
+        # `null` means "use the default" (the preset's value, else GenerationParams'), as on TGI and the
+        # course server; an unknown name is still refused, null or not.
+        options = {name: value for name, value in request.parameters.items() if value is not None or name not in KNOWN}
         try:
             return make_params(options.pop("preset", None), **options)
         except (ValueError, TypeError) as exc:

@@ -191,3 +191,19 @@ def test_cli_rejects_a_bad_port():
     from smol_inference.cli import main
 
     assert main(["webapp", "--port", "70000"]) == 2
+
+
+def test_null_parameters_mean_the_defaults(client):
+    """`null` for an optional parameter is its default, as on TGI and the course server; an unknown name
+    is still refused."""
+    nulls = {"max_new_tokens": None, "do_sample": None, "temperature": None, "top_k": None, "top_p": None,
+             "repetition_penalty": None, "seed": None, "stop": None, "preset": None}
+    plain = client.post("/generate", json={"inputs": "What is 7 plus 5?"}).json()
+    for route in ("/generate", "/generate_stream"):
+        response = client.post(route, json={"inputs": "What is 7 plus 5?", "parameters": nulls})
+        assert response.status_code == 200, (route, response.text)
+    nulled = client.post("/generate", json={"inputs": "What is 7 plus 5?", "parameters": nulls}).json()
+    assert nulled["generated_text"] == plain["generated_text"] == "7 plus 5 is 12."
+    assert nulled["details"]["finish_reason"] == plain["details"]["finish_reason"]
+    refused = client.post("/generate", json={"inputs": "hi", "parameters": {"presence": None}})
+    assert refused.status_code == 422 and "unknown generation parameter" in refused.json()["error"]

@@ -137,7 +137,8 @@ def test_serve_command_binds_loopback_and_says_so():
     assert "ALL interfaces" in banner(ServerConfig(hostname="0.0.0.0"))
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "smol_inference.cli", "serve", "--port", str(port),
-                                "--max-concurrent-requests", "3", "--torch-threads", "1"],
+                                "--model-id", "tiny-instruct", "--max-concurrent-requests", "3",
+                                "--torch-threads", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", WAIT_S * 3)

@@ -56,8 +56,9 @@ class ServeProcess:
 
         prefix = ([sys.executable, str(HERE), str(self.step_s)] if self.step_s is not None
                   else [sys.executable, "-m", "smol_inference.cli"])
+        model = [] if "--model-id" in self.flags else ["--model-id", "tiny-instruct"]     # tests name their model
         self.process = subprocess.Popen([*prefix, "serve", "--port", str(self.port), "--torch-threads", "1",
-                                         *self.flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                         *model, *self.flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             wait_healthy(self.url, timeout_s)

@@ -28,6 +28,7 @@ from .lifecycle import loading, startup
 from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
 from .errors import INTERNAL, ApiError
 from .metrics import CONTENT_TYPE, ServerMetrics
+from ..json_body import JsonBodyOnly
 from .api.middleware import GuardMiddleware
 
 log = logging.getLogger("smol_inference.server")
@@ -68,6 +69,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
     _add_handlers(app)
     _add_info_routes(app)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]  # FastAPI's documented override
+    app.add_middleware(JsonBodyOnly)                         # 415 for a body that is not JSON, as TGI (axum)
     if config.cors_allow_origin:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_allow_origin, allow_methods=["*"],
                            allow_headers=["*"])

@@ -26,6 +26,7 @@ STATUS = {
     "shutting_down": 503,
     "authorization": 401,
     "payload_too_large": 413,
+    "unsupported_media_type": 415,     # a body not sent as JSON (smol_inference/json_body.py)
     "not_found": 404,
     "internal": 500,
 }

@@ -55,8 +55,8 @@ def _errors(*types: str) -> dict[str, dict[str, Any]]:
 
 
 GENERATION_ERRORS = ("validation", "generation", "overloaded", "unhealthy", "shutting_down", "authorization",
-                     "payload_too_large")
-BODY_ERRORS = ("validation", "unhealthy", "payload_too_large")
+                     "payload_too_large", "unsupported_media_type")
+BODY_ERRORS = ("validation", "unhealthy", "payload_too_large", "unsupported_media_type")
 ONE_OF_BODIES = {"anyOf": [_ref("GenerateRequest"), _ref("ChatRequest"), _ref("CompletionRequest")]}
 #: (method, path) -> 200 content; every other documented status comes from the error lists.
 OK_CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...sse import DONE, SSE_HEADERS, sse
+from ...stopping import StopStreamer
 from ..chat import tools
 from ..errors import ApiError
 from ..service import Permit, Service, Timing
@@ -23,6 +24,12 @@ from . import response_bodies
 from .common import chat_valid, checked, collect
 from .openai_schemas import ChatRequest
 from .streaming import chat_stream, token_stream
+
+
+def call_finish(finish_reason: str) -> str:
+    """OpenAI's finish_reason for a tool-call generation: "tool_calls" only when the call is complete
+    (the grammar ended it); a cut call reports why it was cut ("length", "stop"), as OpenAI and vLLM do."""
+    return "tool_calls" if finish_reason == "eos_token" else response_bodies.OPENAI_FINISH[finish_reason]
 
 
 def plain_request(service: Service, body: ChatRequest) -> tuple[ChatRequest, ValidRequest]:
@@ -40,8 +47,8 @@ async def tool_answer(request: Request, service: Service, body: ChatRequest, val
         events = tool_events(service, body, valid, permit, timing, model, include_usage)
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
     seq, tops = await collect(service, valid, request, timing)
-    message = checked(service, lambda: tools.tool_message(seq.text))
-    finish = "tool_calls"
+    message = checked(service, lambda: tools.call_message(seq.text, seq.finish_reason))
+    finish = call_finish(seq.finish_reason)
     if message is None:                                         # the model declined: answer in text
         plain, valid = plain_request(service, body)
         seq, tops = await collect(service, valid, request, timing)
@@ -58,11 +65,16 @@ async def tool_events(service: Service, body: ChatRequest, valid: ValidRequest, 
     header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
     generated = 0
 
-    async def tokens() -> AsyncIterator[tuple[Any, Any]]:
+    cutter = StopStreamer(valid.stopping.stop_sequences)         # OpenAI's rule, as the blocking answer
+
+    async def tokens() -> AsyncIterator[tuple[str | None, Any]]:
         nonlocal generated
         async for _, tok, _top, seq in token_stream(service, valid, None, timing):
             generated += tok is not None
-            yield tok, seq
+            if tok is None:
+                yield None, seq
+                continue
+            yield cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else ""), seq
 
     def chunk(delta: dict[str, Any], finish: str | None) -> str:
         return sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
@@ -76,7 +88,7 @@ async def tool_events(service: Service, body: ChatRequest, valid: ValidRequest, 
 
     state = tools.ToolDeltas()
     try:
-        async for event in tools.tool_stream(state, tokens(), chunk, fallback):
+        async for event in tools.tool_stream(state, tokens(), chunk, fallback, call_finish):
             yield event
         if state.declined:
             return                                              # the fallback stream ended with [DONE]

@@ -50,7 +50,9 @@ class Function:
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
             raise tool_error("each tool needs `type: function` and a `function` with a `name`")
-        params = function.get("parameters", function.get("arguments")) or {"type": "object", "properties": {}}
+        params = function.get("parameters", function.get("arguments"))
+        if params is None or params == {}:                      # absent or empty: a function without arguments
+            params = {"type": "object", "properties": {}}
         if not isinstance(params, dict):
             raise tool_error(f"the parameters of `{function['name']}` must be a JSON Schema object")
         description = function.get("description")

