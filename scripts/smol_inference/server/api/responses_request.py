@@ -9,10 +9,11 @@ types (`openai.types.responses`: `Response`, `ResponseOutputMessage`, `ResponseO
 json_schema) for structured output, function `tools` and `tool_choice`, `stream`, `metadata` (returned).
 Every request is turned into a chat request (`as_chat`), so the chat route's rules, template and engine apply.
 
-Stateless, as vLLM is when its response store is off (vLLM's serving_responses.py: `store: true`, the
-API's default, is then served as `store: false`): nothing is kept after the answer, so `store: true` is
-accepted and the response says `"store": false`; `previous_response_id` and `background: true` (which
-need a stored response) are refused with a 422 that says so. Other fields are refused by name unless
+Stateless, as vLLM is when its response store is off (vLLM's serving_responses.py, without
+`VLLM_ENABLE_RESPONSES_API_STORE=1`: `store: true`, the API's default, is served as `store: false`, and
+background mode is refused): nothing is kept after the answer, so `store: true` is accepted and the
+response says `"store": false`; `previous_response_id` and `background: true` (which need a stored
+response) are refused with a 422 that says so. Other fields are refused by name unless
 neutral. text_generation_inference.md, "OpenAI-compatible API".
 """
 
