@@ -20,6 +20,9 @@ ANSWER = "7 plus 5 is 12."
 WEATHER = [{"type": "function", "name": "get_weather", "description": "Weather in a city",
             "parameters": {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]}},
                            "required": ["city"]}}]
+#: What sglang-router 0.3.2 adds to every /v1/responses request it forwards (captured from the gateway).
+GATEWAY = {"store": True, "stream": None, "temperature": 1.0, "top_p": 1.0, "priority": 0, "top_k": -1, "min_p": 0.0,
+           "repetition_penalty": 1.0}
 TEXT_EVENTS = ["response.created", "response.in_progress", "response.output_item.added",
                "response.content_part.added", "response.output_text.done", "response.content_part.done",
                "response.output_item.done", "response.completed"]
@@ -41,6 +44,18 @@ def test_a_string_input_answers_like_chat(client, server):
     long = {"model": "tiny", "input": QUESTION, "instructions": "You answer sums. " * 12, "max_output_tokens": 2}
     first, again = client.responses.create(**long), client.responses.create(**long)
     assert again.usage.input_tokens_details.cached_tokens > first.usage.input_tokens_details.cached_tokens
+
+
+def test_what_the_sglang_gateway_adds_passes(server):
+    body = {"model": "tiny", "input": QUESTION, **GATEWAY, "temperature": 0.0}
+    answer = httpx.post(server.url + "/v1/responses", json=body, timeout=WAIT_S).json()
+    assert answer["output"][0]["content"][0]["text"] == ANSWER and answer["store"] is False
+    sampled = httpx.post(server.url + "/v1/responses", json={**body, "temperature": 1.0, "max_output_tokens": 4},
+                         timeout=WAIT_S)
+    assert sampled.status_code == 200 and sampled.json()["object"] == "response"
+    with httpx.stream("POST", server.url + "/v1/responses", json={**body, "stream": True}, timeout=WAIT_S) as events:
+        kinds = [json.loads(data)["type"] for data in sse_events(events.iter_lines())]
+    assert kinds[-1] == "response.completed"
 
 
 def test_messages_instructions_and_max_output_tokens(client):

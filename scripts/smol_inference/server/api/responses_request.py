@@ -14,7 +14,9 @@ Stateless, as vLLM is when its response store is off (vLLM's serving_responses.p
 background mode is refused): nothing is kept after the answer, so `store: true` is accepted and the
 response says `"store": false`; `previous_response_id` and `background: true` (which need a stored
 response) are refused with a 422 that says so. Other fields are refused by name unless
-neutral. text_generation_inference.md, "OpenAI-compatible API".
+neutral. What sglang-router 0.3.2 adds to every request it forwards here passes: `store: true`,
+`stream: null`, `temperature: 1.0` and `top_p: 1.0` (OpenAI's defaults), `priority: 0`, `top_k: -1`,
+`min_p: 0.0`, `repetition_penalty: 1.0`. text_generation_inference.md, "OpenAI-compatible API".
 """
 
 from __future__ import annotations
@@ -47,9 +49,12 @@ class ResponsesRequest(_Request, SamplingExtensions):
     instructions: str | None = None
     max_output_tokens: int | None = doc_range(minimum=1)
     temperature: float | None = doc_range(minimum=0.0)
-    top_p: float | None = doc_range(exclusiveMinimum=0.0, exclusiveMaximum=1.0)
+    #: 1.0 (OpenAI's default, which the SGLang gateway always sends) keeps every token: no nucleus filter.
+    top_p: float | None = doc_range(exclusiveMinimum=0.0, maximum=1.0)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    stream: bool = False
+    repetition_penalty: float | None = doc_range(exclusiveMinimum=0.0)   # vLLM's; the SGLang gateway sends 1.0
+    stream: bool | None = Field(default=False, description=(
+        "true: Responses events (SSE); false or null (the SGLang gateway forwards null): one JSON answer."))
     text: dict[str, Any] | None = Field(default=None, description=(
         '{"format": {"type": "text"} | {"type": "json_object"} | {"type": "json_schema", "name", "schema", "strict"}}'))
     tools: list[dict[str, Any]] | None = Field(default=None, description=(
@@ -177,7 +182,8 @@ def as_chat(body: ResponsesRequest) -> ChatRequest:
     tools, choice = _tools(body)
     fields = {name: getattr(body, name) for name in SamplingExtensions.model_fields if getattr(body, name) is not None}
     chat = {"messages": items, "model": body.model, "max_completion_tokens": body.max_output_tokens,
-            "temperature": body.temperature, "top_p": body.top_p, "seed": body.seed, "stream": body.stream,
+            "temperature": body.temperature, "top_p": None if body.top_p == 1.0 else body.top_p, "seed": body.seed,
+            "stream": bool(body.stream), "repetition_penalty": body.repetition_penalty,
             "tools": tools, "tool_choice": choice, "parallel_tool_calls": body.parallel_tool_calls,
             "response_format": _response_format(body), "user": body.user, **fields}
     try:
