@@ -43,7 +43,8 @@ class Shell:
     """The fields of one `Response` that do not depend on the output (echoed from the request)."""
 
     def __init__(self, body: ResponsesRequest, model: str) -> None:
-        self.body, self.model, self.id, self.created = body, model, _id("resp"), int(time.time())
+        self.body, self.model, self.created = body, model, int(time.time())
+        self.id = body.request_id or body.rid or _id("resp")       # vLLM: the request_id is the response id
 
     def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
         b = self.body
