@@ -164,6 +164,9 @@ def finish(valid: ValidRequest, body: Any, tokenizer: Any, eos_ids: set[int]) ->
     sampling = replace(valid.sampling, min_p=body.min_p or 0.0, min_tokens=min_tokens,
                        min_tokens_ids=tuple(ending) if min_tokens else ())
     grammar = guided_grammar(body, tokenizer)
+    if min_tokens and (grammar or valid.grammar) is not None:
+        raise refuse("min_tokens", "cannot be combined with structured output or tools: the grammar may end the "
+                     "output before min_tokens, and its end token would be masked")
     return replace(valid, sampling=sampling, stopping=stopping, grammar=grammar or valid.grammar,
                    request_id=body.request_id if body.request_id is not None else body.rid)
 
