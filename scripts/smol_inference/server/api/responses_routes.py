@@ -28,7 +28,7 @@ from ..chat import dialect, tools
 from ..errors import ApiError
 from .openai_routes import chat_valid, checked, collect
 from .responses_request import ResponsesRequest, as_chat
-from ..service import Service, Timing
+from ..service import Permit, Service, Timing
 from .tgi_routes import SSE_HEADERS, service_of, token_stream
 from ..validation import ValidRequest
 
@@ -100,7 +100,7 @@ async def create_response(request: Request, body: ResponsesRequest) -> Any:
     """A model response (OpenAI `Response`, or Responses stream events when `stream` is true)."""
     service = service_of(request)
     timing = Timing(start=time.perf_counter())
-    permit = service.admit()
+    permit: Permit | None = service.admit()
     try:
         chat = checked(service, lambda: as_chat(body))
         valid, plan = await service.off_loop(lambda: checked(service, lambda: chat_valid(service, chat)))
