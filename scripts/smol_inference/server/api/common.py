@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from ...stopping import RULE_OPENAI
-from ..chat import tools
+from ..chat import dialect, tools
 from ..chat.request import chat_prompt, check_chat, parameters, top_n
 from ..errors import ApiError
 from ..service import Permit, Service, Timing
@@ -119,8 +119,9 @@ def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, tools
     tokenizer = service.engine.tokenizer
     plan = tools.plan_chat(body, tokenizer)
     valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
-                     stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
-    return replace(valid, grammar=plan.grammar), plan
+                     stream=body.stream, add_special_tokens=dialect.add_special_tokens(body, False),
+                     stop_rule=RULE_OPENAI)
+    return dialect.finish(replace(valid, grammar=plan.grammar), body, tokenizer, service.engine.eos_ids), plan
 
 
 def byte_offsets(text: str, encoding: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ...sse import SSE_HEADERS
 from ...stopping import RULE_OPENAI
-from ..chat import structured_output, tools
+from ..chat import dialect, structured_output, tools
 from ..chat.request import chat_prompt, check_chat, check_completion, parameters, top_n
 from ..errors import ApiError
 from ..service import Permit, Timing
@@ -58,8 +58,8 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
         choice = {"index": 0, "message": {"role": "assistant", "content": seq.text},
                   "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None,
                   "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
-        return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                             "choices": [choice],
+        return JSONResponse({**response_bodies.openai_header(model, "chatcmpl", valid.request_id),
+                             "object": "chat.completion", "choices": [choice],
                              "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                             headers=service.headers(valid, seq, timing))
     finally:
@@ -84,10 +84,11 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
         checked(service, lambda: check_completion(body))
         grammar = checked(service, lambda: structured_output.checked(structured_output.response_format_grammar(
             body.response_format), service.engine.tokenizer))
-        valids = [await service.off_loop(lambda p=p: checked(service, lambda: validate(  # off the event loop
+        valids = [await service.off_loop(lambda p=p: checked(service, lambda: dialect.finish(validate(
                       p, parameters(body), service.config, service.engine.tokenizer, stream=body.stream,
-                      stop_rule=RULE_OPENAI))) for p in prompts]
-        valids = [replace(v, grammar=grammar) for v in valids]
+                      add_special_tokens=dialect.add_special_tokens(body, True), stop_rule=RULE_OPENAI),
+                      body, service.engine.tokenizer, service.engine.eos_ids))) for p in prompts]  # off the event loop
+        valids = [replace(v, grammar=grammar or v.grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:
@@ -101,8 +102,8 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
                     "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
                    for i, (seq, _) in enumerate(results)]
         used = response_bodies.usage(sum(v.input_length for v in valids), sum(len(s.generated) for s, _ in results))
-        return JSONResponse({**response_bodies.openai_header(model, "cmpl"), "object": "text_completion",
-                             "choices": choices, "usage": used},
+        return JSONResponse({**response_bodies.openai_header(model, "cmpl", valids[0].request_id),
+                             "object": "text_completion", "choices": choices, "usage": used},
                             headers=service.headers(valids[0], results[0][0], timing))
     finally:
         if permit is not None:

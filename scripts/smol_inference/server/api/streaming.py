@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 
 from ...sse import DONE, KEEP_ALIVE, SSE_HEADERS, sse
-from ...stopping import StopStreamer
+from ..chat import dialect
 from ..config import KEEP_ALIVE_S
 from ..engine import Sequence, TokenInfo
 from ..errors import ApiError
@@ -82,9 +82,10 @@ def tgi_stream(service: Service, valid: ValidRequest, permit: Permit, timing: Ti
 
 async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing: Timing, model: str,
                       include_usage: bool, logprobs: bool) -> AsyncIterator[str]:
-    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
+    header = {**response_bodies.openai_header(model, "chatcmpl", valid.request_id),
+              "object": "chat.completion.chunk"}
     generated = 0
-    cutter = StopStreamer(valid.stopping.stop_sequences)
+    cutter = dialect.stop_streamer(valid.stopping)
     try:
         async for _, tok, top, seq in token_stream(service, valid, permit, timing):
             if tok is None:
@@ -95,7 +96,7 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
             if logprobs:
                 lp = {"content": [{"token": tok.text, "logprob": tok.logprob,
                                    "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}]}
-            content = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
+            content = dialect.stream_piece(cutter, valid.stopping, tok, seq)
             delta = {"role": "assistant", "content": content}
             finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
             yield sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}],
@@ -110,19 +111,19 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
 async def completion_stream(service: Service, valids: list[ValidRequest], permit: Any, timing: Timing,
                             model: str, include_usage: bool) -> AsyncIterator[str]:
     """Interleave the prompts' token streams as tokens arrive; one `[DONE]` at the end."""
-    header = {**response_bodies.openai_header(model, "cmpl"), "object": "text_completion"}
+    header = {**response_bodies.openai_header(model, "cmpl", valids[0].request_id), "object": "text_completion"}
     merged: asyncio.Queue = asyncio.Queue()
     generated = [0] * len(valids)
 
     async def pump(index: int, valid: ValidRequest) -> None:
-        cutter = StopStreamer(valid.stopping.stop_sequences)
+        cutter = dialect.stop_streamer(valid.stopping)
         try:
             async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=False):
                 if tok is not None:
                     generated[index] += 1
                     # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
                     finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
-                    text = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
+                    text = dialect.stream_piece(cutter, valid.stopping, tok, seq)
                     await merged.put({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
             await merged.put(None)
         except ApiError as exc:

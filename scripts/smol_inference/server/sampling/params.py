@@ -25,12 +25,17 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     frequency_penalty: float = 0.0
     seed: int = 0
+    min_p: float = 0.0                          # vLLM/SGLang: drop tokens below min_p x the best probability
+    min_tokens: int = 0                         # vLLM/SGLang: `min_tokens_ids` are masked until this many tokens
+    min_tokens_ids: tuple[int, ...] = ()        # the eos and stop token ids that could end the output early
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 or self.repetition_penalty <= 0 or self.top_k < 0:
             raise ValueError("temperature and repetition_penalty must be > 0, top_k >= 0")
         if not (0 < self.top_p <= 1 and 0 < self.typical_p <= 1):
             raise ValueError("top_p and typical_p must be in (0, 1]")
+        if not 0 <= self.min_p <= 1 or self.min_tokens < 0:
+            raise ValueError("min_p must be in [0, 1] and min_tokens >= 0")
 
 
 class GeneratedToken(Protocol):
