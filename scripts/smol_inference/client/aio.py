@@ -26,6 +26,7 @@ from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
 from .server_kinds import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
 from .errors import TGIError, UnavailableError, from_response, translate
+from .gateway import GATEWAY_INFO_ROUTE, gateway_route_error, is_gateway_info, may_be_gateway_failure
 from .offline import allow_own_endpoints
 from .prom import Metrics
 from .retry import RetryPolicy, acall_with_retries
@@ -52,6 +53,18 @@ class AsyncTGIClient:
             return response
 
         return await acall_with_retries(once, self.retry)
+
+    async def _raise_explained(self, error: TGIError, method: str) -> None:
+        """Raise a GatewayRouteError instead of `error` behind the SGLang Model Gateway (client/gateway.py)."""
+        if not may_be_gateway_failure(error):
+            return
+        try:
+            response = await self._http.get(GATEWAY_INFO_ROUTE)
+            gateway = response.status_code == 200 and is_gateway_info(response.json())
+        except (httpx.HTTPError, ValueError):
+            gateway = False
+        if gateway:
+            raise gateway_route_error(self.base_url, method, error) from error
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -129,12 +142,20 @@ class AsyncTGIClient:
 
     async def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
         params["details"] = True  # always: the typed result carries details
-        return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        try:
+            return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        except TGIError as exc:
+            await self._raise_explained(exc, "generate")
+            raise
 
     async def stream_events(self, prompt: str, **params: Any) -> AsyncIterator[TextGenerationStreamOutput]:
         params["details"] = True  # always: the typed result carries details
-        events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
-                                          self.retry)
+        try:
+            events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
+                                              self.retry)
+        except TGIError as exc:
+            await self._raise_explained(exc, "stream")
+            raise
         try:
             async for event in events:
                 yield event

@@ -28,6 +28,7 @@ from . import structured
 from ._common import FALLBACK_MODEL, auth_headers, chat_delta, check_timeout, model_from_listing, resolve_base_url
 from .server_kinds import MISSING_ROUTE_STATUSES, MODELS_ROUTE, SGLANG_INFO_ROUTE, TGI, info_from_listing, merge_sglang_info
 from .errors import TGIError, UnavailableError, from_response, translate
+from .gateway import GATEWAY_INFO_ROUTE, gateway_route_error, is_gateway_info, may_be_gateway_failure
 from .offline import allow_own_endpoints
 from .prom import Metrics
 from .retry import RetryPolicy, call_with_retries
@@ -56,6 +57,19 @@ class TGIClient:
             return response
 
         return call_with_retries(once, self.retry)
+
+    def _raise_explained(self, error: TGIError, method: str) -> None:
+        """Raise a GatewayRouteError instead of `error` when the URL is the SGLang Model Gateway
+        (client/gateway.py); return otherwise."""
+        if not may_be_gateway_failure(error):
+            return
+        try:
+            response = self._http.get(GATEWAY_INFO_ROUTE)
+            gateway = response.status_code == 200 and is_gateway_info(response.json())
+        except (httpx.HTTPError, ValueError):
+            gateway = False
+        if gateway:
+            raise gateway_route_error(self.base_url, method, error) from error
 
     def close(self) -> None:
         self._http.close()
@@ -145,12 +159,20 @@ class TGIClient:
     def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
         """TGI text generation; `.generated_text` and `.details` (tokens, finish_reason, seed)."""
         params["details"] = True  # always: the typed result carries details
-        return call_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        try:
+            return call_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        except TGIError as exc:
+            self._raise_explained(exc, "generate")
+            raise
 
     def stream_events(self, prompt: str, **params: Any) -> Iterator[TextGenerationStreamOutput]:
         """Every streamed event; the last one has `generated_text` and `details`."""
         params["details"] = True  # always: the typed result carries details
-        events = call_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params), self.retry)
+        try:
+            events = call_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params), self.retry)
+        except TGIError as exc:
+            self._raise_explained(exc, "stream")
+            raise
         try:
             yield from events
         except Exception as exc:  # noqa: BLE001 - typed when it is a server or connection error
