@@ -40,7 +40,7 @@ def test_api_key_passes_through_the_gateway(cluster):
 
 def test_a_replica_sigkilled_mid_run_loses_no_request(cluster):
     cluster.switch_gateway(replace(FLAGS, policy="cache_aware"))
-    result = measure(cluster, replace(WORKLOAD, salt="kill"), CONCURRENCY, policy="cache_aware", kill=0)
+    result = measure(cluster, replace(WORKLOAD, salt="kill"), CONCURRENCY, policy="cache_aware", kill=0, stream=False)
     assert result.per_replica[0] is None                      # the replica is really gone
     assert result.lost == 0, result.errors
     assert result.answered == result.requests == len(range(WORKLOAD.tenants * WORKLOAD.questions))

@@ -43,12 +43,17 @@ class Outcome:
 
 
 def stream_chat(client: httpx.Client, url: str, request: ChatRequest, max_tokens: int,
-                headers: dict[str, str]) -> Outcome:
-    """POST a streamed chat request to `url`/v1/chat/completions; TTFT at the first chunk with text."""
+                headers: dict[str, str], stream: bool = True) -> Outcome:
+    """POST a chat request to `url`/v1/chat/completions; streamed: TTFT at the first chunk with text.
+    Not streamed, TTFT stays None (a router can retry such a request whole; a stream cut mid-way it cannot)."""
     body = {"model": "tgi", "messages": request.messages, "max_tokens": max_tokens, "temperature": 0,
-            "stream": True}
+            "stream": stream}
     start, ttft = time.perf_counter(), None
     try:
+        if not stream:
+            response = client.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=REQUEST_TIMEOUT_S)
+            ok = response.status_code == 200 and bool(response.json().get("choices"))
+            return Outcome(request.tenant, url, response.status_code, None, None if ok else response.text[:200])
         with client.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers,
                            timeout=REQUEST_TIMEOUT_S) as response:
             if response.status_code != 200:
@@ -87,7 +92,8 @@ class PickerRoute:
 
 
 def run_workload(requests: list[ChatRequest], target: str | PickerRoute, concurrency: int, max_tokens: int,
-                 api_key: str | None = None, after: tuple[int, Callable[[], None]] | None = None) -> list[Outcome]:
+                 api_key: str | None = None, after: tuple[int, Callable[[], None]] | None = None,
+                 stream: bool = True) -> list[Outcome]:
     """Send every request (`concurrency` at a time) to the gateway URL `target`, or where a PickerRoute
     says; `after=(n, action)` runs `action` once n requests have finished (e.g. kill a replica)."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -96,7 +102,7 @@ def run_workload(requests: list[ChatRequest], target: str | PickerRoute, concurr
     def one(request: ChatRequest) -> Outcome:
         url = target if isinstance(target, str) else target.acquire(request)
         try:
-            outcome = stream_chat(client, url, request, max_tokens, headers)
+            outcome = stream_chat(client, url, request, max_tokens, headers, stream)
         finally:
             if not isinstance(target, str):
                 target.release(url)
