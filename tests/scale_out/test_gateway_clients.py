@@ -74,3 +74,12 @@ def test_tgi_client_chat_works_and_generate_names_the_gateway(cluster):
     with TGIClient(cluster.replica_urls[0], api_key=API_KEY, timeout=CLIENT_TIMEOUT_S) as replica:
         out = replica.generate("What is 7 plus 5?", max_new_tokens=4)     # a replica itself still speaks TGI
         assert out.details is not None and out.details.generated_tokens >= 1
+
+
+def test_responses_create_through_the_gateway(oai):
+    reply = oai.responses.create(model="tgi", input="What is 7 plus 5?", max_output_tokens=20, temperature=0)
+    assert reply.status == "completed" and reply.output_text == ANSWER
+    events = list(oai.responses.create(model="tgi", input="What is 7 plus 5?", max_output_tokens=20, temperature=0,
+                                       stream=True))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == ANSWER and events[-1].type == "response.completed"
