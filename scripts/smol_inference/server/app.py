@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, settings
-from .api import openai_routes, openapi, tgi_routes
+from .api import openai_routes, openapi, responses_routes, tgi_routes
 from .lifecycle import loading
 from .config import DEFAULT_VALIDATION_WORKERS, ENGINE_STOP_S, ServerConfig
 from .engine import Engine
@@ -111,6 +111,7 @@ def create_app(config: ServerConfig | None = None, *, preloaded: tuple[Any, Any,
     app.state.created = int(time.time())
     app.include_router(tgi_routes.router)
     app.include_router(openai_routes.router)
+    app.include_router(responses_routes.router)
     _add_handlers(app)
     _add_info_routes(app)
     app.openapi = lambda: openapi.build(app)                 # type: ignore[method-assign]

@@ -35,6 +35,7 @@ class ValidRequest:
     return_full_text: bool = False
     seed_given: bool = False
     grammar: Any = None                         # structured_output.py GrammarSpec: constrained decoding
+    request_id: str | None = None               # vLLM's `request_id` / SGLang's `rid`: the response id
 
     def __post_init__(self) -> None:
         if not self.input_ids or self.best_of < 1:

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from ..chat import structured_output, tools
+from ..chat import dialect, structured_output, tools
 from . import response_bodies
 from ..chat.request import chat_prompt, check_chat, check_completion, parameters, top_n
 from ..errors import ApiError
-from ...stopping import RULE_OPENAI, StopStreamer
+from ...stopping import RULE_OPENAI
 from .openai_schemas import ChatRequest, CompletionRequest
 from .tgi_schemas import GenerateRequest
 from ..service import Service, Timing
@@ -62,8 +62,9 @@ def chat_valid(service: Service, body: ChatRequest) -> tuple[ValidRequest, tools
     tokenizer = service.engine.tokenizer
     plan = tools.plan_chat(body, tokenizer)
     valid = validate(chat_prompt(tokenizer, body, plan), parameters(body, top_n(body)), service.config, tokenizer,
-                     stream=body.stream, add_special_tokens=False, stop_rule=RULE_OPENAI)
-    return replace(valid, grammar=plan.grammar), plan
+                     stream=body.stream, add_special_tokens=dialect.add_special_tokens(body, False),
+                     stop_rule=RULE_OPENAI)
+    return dialect.finish(replace(valid, grammar=plan.grammar), body, tokenizer, service.engine.eos_ids), plan
 
 
 @router.post("/v1/chat/completions", tags=["OpenAI"])
@@ -90,8 +91,9 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
         choice = {"index": 0, "message": {"role": "assistant", "content": seq.text},
                   "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None,
                   "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
-        return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                             "choices": [choice], "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
+        return JSONResponse({**response_bodies.openai_header(model, "chatcmpl", valid.request_id),
+                             "object": "chat.completion", "choices": [choice],
+                             "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                             headers=service.headers(valid, seq, timing))
     finally:
         if permit is not None:
@@ -100,9 +102,9 @@ async def chat_completions(request: Request, body: ChatRequest) -> Any:
 
 async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing: Timing, model: str,
                       include_usage: bool, logprobs: bool) -> AsyncIterator[str]:
-    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
+    header = {**response_bodies.openai_header(model, "chatcmpl", valid.request_id), "object": "chat.completion.chunk"}
     generated = 0
-    cutter = StopStreamer(valid.stopping.stop_sequences)
+    cutter = dialect.stop_streamer(valid.stopping)
     try:
         async for _, tok, top, seq in token_stream(service, valid, permit, timing):
             if tok is None:
@@ -113,8 +115,7 @@ async def chat_stream(service: Service, valid: ValidRequest, permit: Any, timing
             if logprobs:
                 lp = {"content": [{"token": tok.text, "logprob": tok.logprob,
                                    "top_logprobs": [{"token": x.text, "logprob": x.logprob} for x in top]}]}
-            content = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
-            delta = {"role": "assistant", "content": content}
+            delta = {"role": "assistant", "content": dialect.stream_piece(cutter, valid.stopping, tok, seq)}
             finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else None
             yield sse({**header, "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}],
                        "usage": None})
@@ -141,10 +142,11 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
         checked(service, lambda: check_completion(body))
         grammar = checked(service, lambda: structured_output.checked(structured_output.response_format_grammar(
             body.response_format), service.engine.tokenizer))
-        valids = [await service.off_loop(lambda p=p: checked(service, lambda: validate(  # off the event loop
+        valids = [await service.off_loop(lambda p=p: checked(service, lambda: dialect.finish(validate(
                       p, parameters(body), service.config, service.engine.tokenizer, stream=body.stream,
-                      stop_rule=RULE_OPENAI))) for p in prompts]
-        valids = [replace(v, grammar=grammar) for v in valids]
+                      add_special_tokens=dialect.add_special_tokens(body, True), stop_rule=RULE_OPENAI),
+                      body, service.engine.tokenizer, service.engine.eos_ids))) for p in prompts]  # off the event loop
+        valids = [replace(v, grammar=grammar or v.grammar) for v in valids]
         timing.validation = time.perf_counter() - timing.start
         model = request.app.state.model_name
         if body.stream:
@@ -158,8 +160,8 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
                     "finish_reason": response_bodies.OPENAI_FINISH[seq.finish_reason]}
                    for i, (seq, _) in enumerate(results)]
         used = response_bodies.usage(sum(v.input_length for v in valids), sum(len(s.generated) for s, _ in results))
-        return JSONResponse({**response_bodies.openai_header(model, "cmpl"), "object": "text_completion",
-                             "choices": choices, "usage": used},
+        return JSONResponse({**response_bodies.openai_header(model, "cmpl", valids[0].request_id),
+                             "object": "text_completion", "choices": choices, "usage": used},
                             headers=service.headers(valids[0], results[0][0], timing))
     finally:
         if permit is not None:
@@ -169,19 +171,19 @@ async def completions(request: Request, body: CompletionRequest) -> Any:
 async def completion_stream(service: Service, valids: list[ValidRequest], permit: Any, timing: Timing,
                             model: str, include_usage: bool) -> AsyncIterator[str]:
     """Interleave the prompts' token streams as tokens arrive; one `[DONE]` at the end."""
-    header = {**response_bodies.openai_header(model, "cmpl"), "object": "text_completion"}
+    header = {**response_bodies.openai_header(model, "cmpl", valids[0].request_id), "object": "text_completion"}
     merged: asyncio.Queue = asyncio.Queue()
     generated = [0] * len(valids)
 
     async def pump(index: int, valid: ValidRequest) -> None:
-        cutter = StopStreamer(valid.stopping.stop_sequences)
+        cutter = dialect.stop_streamer(valid.stopping)
         try:
             async for _, tok, _top, seq in token_stream(service, valid, None, timing, count=False):
                 if tok is not None:
                     generated[index] += 1
                     # TGI's `CompletionComplete.finish_reason` is a string: "" until the last chunk.
                     finish = response_bodies.OPENAI_FINISH[seq.finish_reason] if seq is not None else ""
-                    text = cutter.push("" if tok.special else tok.text) + (cutter.flush() if seq is not None else "")
+                    text = dialect.stream_piece(cutter, valid.stopping, tok, seq)
                     await merged.put({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
             await merged.put(None)
         except ApiError as exc:

@@ -5,7 +5,8 @@ Field names and types follow OpenAI's API reference (`CreateChatCompletionReques
 `CreateCompletionRequest`) and TGI's router (router/src/lib.rs, `ChatRequest`, `CompletionRequest`),
 and TGI's docs/openapi.json (`ChatRequest`). Each field is honoured, mapped as
 TGI maps it (chat/request.py), or refused with a 422 that names it: an unknown field fails parsing
-(`extra="forbid"`), a known one the server cannot honour fails in chat/request.py. The rules on
+(`extra="forbid"`), a known one the server cannot honour fails in chat/request.py. vLLM's and SGLang's
+extension fields come from openai_extensions.py and are decided in chat/dialect.py. The rules on
 messages (roles, content per role, content-part types) are checked there too, with one message per
 rule. text_generation_inference.md, "OpenAI-compatible API" and "Validation".
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
+from .openai_extensions import ChatExtensions, CompletionExtensions
 from .tgi_schemas import MAX_SEED, _Body, _Request, doc_range
 
 
@@ -31,6 +33,7 @@ class Message(_Body):
 
 class StreamOptions(_Body):
     include_usage: bool = False
+    continuous_usage_stats: bool | None = None           # vLLM/SGLang: refused when true (chat/dialect.py)
 
 
 class _OpenAIBody(_Request):
@@ -55,7 +58,7 @@ class _OpenAIBody(_Request):
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
 
-class ChatRequest(_OpenAIBody):
+class ChatRequest(_OpenAIBody, ChatExtensions):
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: int | None = doc_range(minimum=1)   # OpenAI's newer name of max_tokens
     logprobs: bool | None = None
@@ -82,7 +85,7 @@ class ChatRequest(_OpenAIBody):
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
 
 
-class CompletionRequest(_OpenAIBody):
+class CompletionRequest(_OpenAIBody, CompletionExtensions):
     prompt: str | list[str]
     suffix: str | None = None
     echo: bool | None = None

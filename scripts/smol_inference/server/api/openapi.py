@@ -20,11 +20,13 @@ from pydantic.json_schema import models_json_schema
 from .response_schemas import (ChatCompletion, ChatCompletionChunk, ChatTokenizeResponse, CompletionChunk, CompletionFinal,
                          ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken, StreamResponse)
 from ..errors import STATUS
+from .responses_schemas import Response, ResponseStreamEvent
+from .responses_schemas import Response, ResponseStreamEvent
 
 
 MODELS: list[type[BaseModel]] = [ErrorResponse, GenerateResponse, ChatTokenizeResponse, SimpleToken,
                                  ChatCompletion, CompletionFinal, Info, ModelList, StreamResponse,
-                                 ChatCompletionChunk, CompletionChunk]
+                                 ChatCompletionChunk, CompletionChunk, Response, ResponseStreamEvent]
 DONE = "[DONE]"
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
@@ -65,6 +67,7 @@ OK_CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
     ("post", "/tokenize"): _json({"type": "array", "items": _ref("SimpleToken")}),
     ("post", "/v1/chat/completions"): {**_json(_ref("ChatCompletion")), **_sse("ChatCompletionChunk", done=True)},
     ("post", "/v1/completions"): {**_json(_ref("CompletionFinal")), **_sse("CompletionChunk", done=True)},
+    ("post", "/v1/responses"): {**_json(_ref("Response")), **_sse("ResponseStreamEvent")},
     ("post", "/invocations"): {**_json({"anyOf": [_ref("GenerateResponse"), _ref("ChatCompletion"),
                                                   _ref("CompletionFinal")]}),
                                **_sse("StreamResponse", "ChatCompletionChunk", "CompletionChunk", done=True)},
@@ -77,7 +80,8 @@ OK_CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
 }
 ERRORS = {"/generate": GENERATION_ERRORS, "/generate_stream": GENERATION_ERRORS, "/": GENERATION_ERRORS,
           "/v1/chat/completions": GENERATION_ERRORS + ("template_error", "tool_error"),
-          "/v1/completions": GENERATION_ERRORS, "/invocations": GENERATION_ERRORS + ("template_error", "tool_error"),
+          "/v1/completions": GENERATION_ERRORS, "/v1/responses": GENERATION_ERRORS + ("template_error", "tool_error"),
+          "/invocations": GENERATION_ERRORS + ("template_error", "tool_error"),
           "/tokenize": BODY_ERRORS + ("authorization",),
           "/chat_tokenize": BODY_ERRORS + ("template_error", "tool_error"),
           "/health": ("healthcheck",), "/ping": ("healthcheck",)}

@@ -75,8 +75,9 @@ def stream_event(index: int, t: TokenInfo, top: list[TokenInfo], seq: Sequence |
     return body
 
 
-def openai_header(model: str, kind: str) -> dict[str, Any]:
-    return {"id": f"{kind}-{uuid.uuid4().hex}", "created": int(time.time()), "model": model,
+def openai_header(model: str, kind: str, request_id: str | None = None) -> dict[str, Any]:
+    """`request_id` (vLLM's `request_id`, SGLang's `rid`) names the response as vLLM does: `{kind}-{request_id}`."""
+    return {"id": f"{kind}-{request_id or uuid.uuid4().hex}", "created": int(time.time()), "model": model,
             "system_fingerprint": SYSTEM_FINGERPRINT_PREFIX}
 
 

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from ...stages import render_chat
-from . import structured_output
+from . import dialect, structured_output, template_options
 from ..errors import ApiError, validation
 from ..api.openai_schemas import ChatRequest, CompletionRequest, Message
 from ..api.tgi_schemas import GenerateParameters
@@ -87,10 +87,14 @@ def chat_prompt(tokenizer: Any, body: ChatRequest, plan: Any = None) -> str:
     template that renders them itself."""
     messages = plan.messages if plan is not None else template_messages(body)
     try:
+        if template_options.given(body):                          # vLLM's template fields
+            return template_options.render(tokenizer, messages, body, plan.template_tools if plan else None)
         if plan is not None and plan.template_tools:
             return tokenizer.apply_chat_template(messages, tools=plan.template_tools, tokenize=False,
                                                  add_generation_prompt=True)
         return render_chat(tokenizer, messages)
+    except ApiError:
+        raise
     except Exception as exc:  # noqa: BLE001 - jinja errors of any kind are the template's fault
         raise ApiError("template_error", str(exc)) from None
 
@@ -114,6 +118,7 @@ def _check_common(body: ChatRequest | CompletionRequest) -> None:
 def check_chat(body: ChatRequest) -> None:
     """Refuse the chat fields that cannot be honoured (422 naming each)."""
     _check_common(body)
+    dialect.check(body)
     structured_output.check_chat(body)
     if body.top_logprobs is not None and not body.logprobs:
         raise refuse("top_logprobs", "needs `logprobs`: true")
@@ -124,6 +129,7 @@ def check_chat(body: ChatRequest) -> None:
 def check_completion(body: CompletionRequest) -> None:
     """Refuse the completions fields that cannot be honoured (422 naming each)."""
     _check_common(body)
+    dialect.check(body)
     if body.suffix is not None:
         raise refuse("suffix", "is not supported: the served model only continues text to the right")
     if body.echo:
@@ -143,7 +149,8 @@ def parameters(body: ChatRequest | CompletionRequest, top_n: int | None = None) 
     return GenerateParameters(
         do_sample=not greedy, temperature=None if greedy else body.temperature, top_p=body.top_p,
         max_new_tokens=body.max_new_tokens(), seed=body.seed, stop=body.stop_list(), details=True,
-        frequency_penalty=body.frequency_penalty, repetition_penalty=repetition, top_n_tokens=top_n)
+        frequency_penalty=body.frequency_penalty, repetition_penalty=repetition, top_n_tokens=top_n,
+        **dialect.parameter_updates(body))
 
 
 def top_n(body: ChatRequest) -> int | None:

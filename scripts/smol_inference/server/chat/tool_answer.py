@@ -47,14 +47,15 @@ async def tool_answer(request: Request, service: Service, body: ChatRequest, val
         message, finish = {"role": "assistant", "content": seq.text}, response_bodies.OPENAI_FINISH[seq.finish_reason]
     choice = {"index": 0, "message": message, "finish_reason": finish,
               "logprobs": response_bodies.chat_logprobs(seq, tops) if body.logprobs else None}
-    return JSONResponse({**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion",
-                         "choices": [choice], "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
+    return JSONResponse({**response_bodies.openai_header(model, "chatcmpl", valid.request_id),
+                         "object": "chat.completion", "choices": [choice],
+                         "usage": response_bodies.usage(valid.input_length, len(seq.generated))},
                         headers=service.headers(valid, seq, timing))
 
 
 async def tool_events(service: Service, body: ChatRequest, valid: ValidRequest, permit: Permit, timing: Timing,
                       model: str, include_usage: bool) -> AsyncIterator[str]:
-    header = {**response_bodies.openai_header(model, "chatcmpl"), "object": "chat.completion.chunk"}
+    header = {**response_bodies.openai_header(model, "chatcmpl", valid.request_id), "object": "chat.completion.chunk"}
     generated = 0
 
     async def tokens() -> AsyncIterator[tuple[Any, Any]]:

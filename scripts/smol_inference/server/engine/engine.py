@@ -196,8 +196,8 @@ class Engine:
         seq.token_ids.append(token_id)
         special = token_id in self.special_ids
         piece = seq.detokenizer.add(token_id)
-        seq.text += piece
         token = TokenInfo(token_id, self.tokenizer.decode([token_id]) if special else piece, logprob, special)
+        seq.text += seq.visible(token)                          # piece, or a special token's text if kept
         seq.generated.append(token)
         top_tokens = [TokenInfo(i, self.tokenizer.decode([i]), lp, i in self.special_ids) for i, lp in top]
         reason = seq.check_stop(token, self.eos_ids)

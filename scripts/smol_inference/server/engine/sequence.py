@@ -29,27 +29,42 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     frequency_penalty: float = 0.0
     seed: int = 0
+    min_p: float = 0.0                          # vLLM/SGLang: drop tokens below min_p x the best probability
+    min_tokens: int = 0                         # vLLM/SGLang: `min_tokens_ids` are masked until this many tokens
+    min_tokens_ids: tuple[int, ...] = ()        # the eos and stop token ids that could end the output early
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 or self.repetition_penalty <= 0 or self.top_k < 0:
             raise ValueError("temperature and repetition_penalty must be > 0, top_k >= 0")
         if not (0 < self.top_p <= 1 and 0 < self.typical_p <= 1):
             raise ValueError("top_p and typical_p must be in (0, 1]")
+        if not 0 <= self.min_p <= 1 or self.min_tokens < 0:
+            raise ValueError("min_p must be in [0, 1] and min_tokens >= 0")
 
 
 @dataclass(frozen=True)
 class StoppingParams:
-    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (smol_inference/stopping.py)."""
+    """When to stop (TGI's StoppingCriteriaParameters); `rule` picks TGI's or OpenAI's stop rule (smol_inference/stopping.py).
+
+    The fields after `rule` are vLLM's and SGLang's extensions (vLLM `SamplingParams`): extra stop token ids,
+    eos ignored, a minimum length, the stop text kept, special tokens' text kept."""
 
     max_new_tokens: int
     stop_sequences: tuple[str, ...] = ()
     rule: str = stopping.RULE_TGI
+    stop_token_ids: tuple[int, ...] = ()
+    ignore_eos: bool = False
+    min_tokens: int = 0
+    include_stop_str: bool = False
+    skip_special_tokens: bool = True
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
         if self.rule not in stopping.RULES:
             raise ValueError(f"rule must be one of {stopping.RULES}, got {self.rule!r}")
+        if not 0 <= self.min_tokens <= self.max_new_tokens:
+            raise ValueError("min_tokens must be in [0, max_new_tokens]")
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,7 @@ class Sequence:
     num_computed: int = 0                      # tokens whose K/V are in the cache
     num_cached: int = 0                        # of those, tokens taken from the prefix cache
     prompt_logprobs: list[float | None] = field(default_factory=list)   # filled chunk by chunk (details)
+    stop_floor: int = 0                        # len(text) before the token that reaches min_tokens
 
     def __post_init__(self) -> None:
         if not self.input_ids:
@@ -112,14 +128,27 @@ class Sequence:
         """Tokens still to run through the model (the prompt's rest while prefilling, 1 while decoding)."""
         return len(self.token_ids) - self.num_computed
 
+    def visible(self, token: TokenInfo) -> str:
+        """The text `token` adds to the output: a special token's only when `skip_special_tokens` is off."""
+        return "" if token.special and self.stopping.skip_special_tokens else token.text
+
     def check_stop(self, token: TokenInfo, eos_ids: set[int]) -> str | None:
         """The finish reason after `token` (already in `generated` and `text`), or None (stopping rules:
         smol_inference/stopping.py).
 
-        Under OpenAI's rule a stop string found in `text` cuts `text` before it."""
+        Under OpenAI's rule a stop string found in `text` cuts `text` before it, and the eos or stop token
+        that ended the output leaves no text (vLLM), unless `include_stop_str` keeps either."""
         s = self.stopping
-        reason, self.text = stopping.decide(s.rule, self.text, s.stop_sequences, len(self.generated),
-                                            s.max_new_tokens, token.id, eos_ids)
+        ends = (set() if s.ignore_eos else eos_ids) | set(s.stop_token_ids)
+        generated = len(self.generated)
+        reason, self.text = stopping.decide(s.rule, self.text, s.stop_sequences, generated, s.max_new_tokens,
+                                            token.id, ends, min_tokens=s.min_tokens, floor=self.stop_floor,
+                                            keep_stop=s.include_stop_str)
+        if generated < s.min_tokens:
+            self.stop_floor = len(self.text)
+        shown = self.visible(token)
+        if reason == stopping.FINISH_EOS and s.rule == stopping.RULE_OPENAI and shown and not s.include_stop_str:
+            self.text = self.text[:len(self.text) - len(shown)]
         return reason
 
     def cancel(self) -> None:

@@ -2,9 +2,10 @@
 
 Follows TGI's `HeterogeneousNextTokenChooser` (server/text_generation_server/utils/tokens.py): per-row
 parameters become [n, 1] tensors and each processor (warpers.py) touches only the rows that use it, so a
-batch of greedy requests without penalties costs one argmax. Order, as TGI's: repetition penalty,
+batch of greedy requests without penalties costs one argmax. Order, as TGI's (after vLLM's `min_tokens`
+mask): repetition penalty,
 frequency penalty, the grammar mask (grammar.py, imported only when a row has a grammar), then for
-sampled rows temperature, top-k, top-p and typical-p; then argmax for greedy rows, a draw for the others.
+sampled rows temperature, top-k, top-p, min-p and typical-p; then argmax for greedy rows, a draw for the others.
 
 Draws: each request owns a CPU `torch.Generator` seeded once from its seed (TGI keeps one per request
 too). A sampled row takes one uniform number from its own generator per step and picks its token by
@@ -85,11 +86,12 @@ def prompt_logprobs(logits: torch.Tensor, ids: list[int]) -> list[float | None]:
 def _needs_processing(seq: Sequence) -> bool:
     p = seq.sampling
     return (p.do_sample or p.repetition_penalty != 1.0 or p.frequency_penalty != 0.0
-            or getattr(seq, "grammar", None) is not None)
+            or getattr(seq, "grammar", None) is not None or warpers.before_min_tokens(seq))
 
 
 def _choose(scores: torch.Tensor, seqs: list[Sequence], fallback: torch.Tensor) -> torch.Tensor:
     """scores [S, V] (edited in place) of the rows that need work -> chosen ids [S]."""
+    warpers.min_tokens(scores, seqs)
     warpers.repetition_penalty(scores, seqs)
     warpers.frequency_penalty(scores, seqs)
     states = [getattr(seq, "grammar", None) for seq in seqs]

@@ -4,7 +4,11 @@ TGI's heterogeneous processors (server/text_generation_server/utils/logits_proce
 penalty (CTRL, arXiv:1909.05858: over prompt + generated ids, a negative score is multiplied by the
 penalty and a positive one divided), frequency penalty (score - penalty x count; counting GENERATED ids
 only, as OpenAI and vLLM do, where TGI counts the prompt too), then the warpers for sampled rows:
-temperature, top-k, top-p (nucleus, arXiv:1904.09751) and typical-p (arXiv:2202.00666). A row a
+temperature, top-k, top-p (nucleus, arXiv:1904.09751), min-p (arXiv:2407.01082; vLLM's and SGLang's
+`min_p`, transformers' `MinPLogitsWarper`: after temperature, like HF; top-k, top-p and min-p keep the
+best token and compare to it, so their order among themselves does not change the kept set) and
+typical-p (arXiv:2202.00666). Before all of them, `min_tokens` (vLLM's `MinTokensLogitsProcessor`)
+masks the eos and stop token ids of a row that has not yet generated its minimum. A row a
 processor does not concern is never touched, so its result cannot depend on its batch companions.
 text_generation_inference.md, "Sampling".
 """
@@ -63,6 +67,19 @@ def frequency_penalty(scores: torch.Tensor, seqs: list[Sequence]) -> None:
     scores.view(-1).index_put_((index,), penalty, accumulate=True)               # once per occurrence
 
 
+def min_tokens(scores: torch.Tensor, seqs: list[Sequence]) -> None:
+    """Mask the ids that would end a row's output while it has fewer than min_tokens tokens."""
+    rows = [row for row, seq in enumerate(seqs) if before_min_tokens(seq)]
+    if rows:
+        ids = [list(seqs[row].sampling.min_tokens_ids) for row in rows]
+        scores.view(-1)[_flat_index(scores, rows, ids)] = NEG_INF
+
+
+def before_min_tokens(seq: Sequence) -> bool:
+    p = seq.sampling
+    return bool(p.min_tokens_ids) and len(seq.generated) < p.min_tokens
+
+
 def temperature(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
     """scores / T, after shifting each row's best to 0 (softmax is unchanged; 1e-300 cannot overflow)."""
     rows = [row for row in sampled if seqs[row].sampling.temperature != 1.0]
@@ -115,6 +132,17 @@ def top_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> Non
     scores[index] = sub.masked_fill(sub < floor, NEG_INF)
 
 
+def min_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
+    """Keep the tokens whose probability is >= min_p x the best one's: log p - log p_max >= log(min_p)."""
+    rows = [row for row in sampled if seqs[row].sampling.min_p > 0.0]
+    if not rows:
+        return
+    index = torch.tensor(rows, device=scores.device)
+    sub = scores.index_select(0, index)                                          # [n, V]
+    floor = sub.max(-1, keepdim=True).values + _column(seqs, rows, "min_p", scores.device).log()   # [n, 1]
+    scores[index] = sub.masked_fill(sub < floor, NEG_INF)
+
+
 def typical_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) -> None:
     """Keep the tokens whose surprise (-log p) is closest to the entropy, while the ones before hold
     less than typical_p (TGI's TypicalLogitsWarper, ties at the edge kept)."""
@@ -132,4 +160,4 @@ def typical_p(scores: torch.Tensor, seqs: list[Sequence], sampled: list[int]) ->
 
 
 #: Applied in this order to the sampled rows, as TGI's `HeterogeneousNextTokenChooser` does.
-WARPERS = (temperature, top_k, top_p, typical_p)
+WARPERS = (temperature, top_k, top_p, min_p, typical_p)
