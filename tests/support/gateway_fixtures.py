@@ -3,8 +3,7 @@ Model Gateway, all on 127.0.0.1 free ports, with an API key the gateway passes t
 
 The load-balance thresholds are set above the workload's concurrency, so cache_aware never switches to
 balancing mode during a test and its routing depends only on the prompts (scale_out/config.py).
-One cluster serves both test files (session scope); test_gateway_policies.py kills its replicas in its
-last tests, and runs after test_gateway_clients.py (pytest's file order).
+One cluster per test module (tests/scale_out/test_gateway.py); its last tests kill the replicas.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ WORKLOAD = WorkloadConfig(tenants=4, questions=8, system_words=60, max_tokens=4,
 CLIENT_TIMEOUT_S = 30.0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if not gateway_installed():
         pytest.skip(f"sglang-router is not installed: {GATEWAY_INSTALL_HINT}")
