@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from gateway_fixtures import API_KEY, CLIENT_TIMEOUT_S, CONCURRENCY, FLAGS, WORKLOAD, cluster  # noqa: F401
+from gateway_fixtures import API_KEY, CLIENT_TIMEOUT_S, CONCURRENCY, FLAGS, WORKLOAD
 from smol_inference.scale_out.compare import compare_policies, measure
 
 QUESTION = [{"role": "user", "content": "What is 7 plus 5?"}]

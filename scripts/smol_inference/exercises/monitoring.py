@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 
 from ..bench.workload import make_prompts
 from .config import (GAUGE_BATCH, GAUGE_MAX_STEPS, GAUGE_SETTLE_S, GAUGE_NEW_TOKENS, GAUGE_REQUESTS, OVERLOAD_EXTRA,
-                     OVERLOAD_HOLD_S, OVERLOAD_LIMIT, OVERLOAD_NEW_TOKENS, TTFT_ABOVE_S, TTFT_BELOW_S, TTFT_FACTOR, TTFT_LOAD, WAIT_S)
+                     OVERLOAD_HOLD_S, OVERLOAD_LIMIT, OVERLOAD_NEW_TOKENS, TTFT_ABOVE_S, TTFT_BELOW_S, TTFT_FACTOR,
+                     TTFT_LOAD)
 from .core import Exercise, run_in_thread
 from .hold import ModelHold
 from .prefix_picker import check_picker
