@@ -105,5 +105,9 @@ def test_one_output_constraint_per_request(http):
             "guided_choice")
     refused(http.post("/v1/chat/completions", json={"messages": SUM, "guided_regex": "a",
                                                     "response_format": {"type": "json_object"}}), "guided_regex")
+    refused(http.post("/v1/chat/completions", json={"messages": SUM, "guided_choice": ["yes"], "min_tokens": 3}),
+            "min_tokens")
+    refused(http.post("/v1/chat/completions", json={"messages": SUM, "response_format": {"type": "json_object"},
+                                                    "min_tokens": 3}), "min_tokens")
     assert "grammar is not valid" in http.post("/v1/chat/completions", json={
         "messages": SUM, "guided_regex": "(unclosed"}).json()["error"]

@@ -38,6 +38,8 @@ def test_a_string_input_answers_like_chat(client, server):
     assert response.object == "response" and response.status == "completed" and response.output_text == ANSWER
     assert response.output[0].type == "message" and response.output[0].content[0].type == "output_text"
     assert response.usage.output_tokens == 7 and response.usage.total_tokens == response.usage.input_tokens + 7
+    assert client.responses.create(model="tiny", input=QUESTION, max_output_tokens=1,
+                                   extra_body={"request_id": "resp_lesson"}).id == "resp_lesson"
     chat = httpx.post(server.url + "/v1/chat/completions", timeout=WAIT_S,
                       json={"messages": [{"role": "user", "content": QUESTION}], "temperature": 0}).json()
     assert response.usage.input_tokens == chat["usage"]["prompt_tokens"]

@@ -22,7 +22,8 @@ from .tgi_schemas import MAX_TOP_K, _Body
 
 
 def _ext(description: str, **bounds: float) -> Any:
-    return Field(default=None, description=description, json_schema_extra=bounds or None)
+    extra: dict[str, Any] = dict(bounds)
+    return Field(default=None, description=description, json_schema_extra=extra or None)
 
 
 REFUSED = "Accepted only at the value that changes nothing here (absent, null, false, 0 or empty); else a 422."
@@ -31,8 +32,8 @@ REFUSED = "Accepted only at the value that changes nothing here (absent, null, f
 class SamplingExtensions(_Body):
     """The fields both routes share (vLLM's sampling params, SGLang's SRT extras)."""
 
-    top_k: int | None = _ext("vLLM/SGLang: keep the k most likely tokens; -1 or 0 means no limit.",
-                             minimum=-1, maximum=MAX_TOP_K)
+    top_k: int | None = Field(default=None, le=MAX_TOP_K, json_schema_extra={"minimum": -1}, description=(
+        "vLLM/SGLang: keep the k most likely tokens; -1 or 0 means no limit."))
     min_p: float | None = _ext("vLLM/SGLang: drop tokens less likely than min_p x the most likely one.",
                                minimum=0.0, maximum=1.0)
     min_tokens: int | None = _ext(

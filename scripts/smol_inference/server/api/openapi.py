@@ -21,7 +21,6 @@ from .response_schemas import (ChatCompletion, ChatCompletionChunk, ChatTokenize
                          ErrorResponse, GenerateResponse, Info, ModelList, SimpleToken, StreamResponse)
 from ..errors import STATUS
 from .responses_schemas import Response, ResponseStreamEvent
-from .responses_schemas import Response, ResponseStreamEvent
 
 
 MODELS: list[type[BaseModel]] = [ErrorResponse, GenerateResponse, ChatTokenizeResponse, SimpleToken,

@@ -28,7 +28,7 @@ from ..chat import dialect, tools
 from ..errors import ApiError
 from .openai_routes import chat_valid, checked, collect
 from .responses_request import ResponsesRequest, as_chat
-from ..service import Service, Timing
+from ..service import Permit, Service, Timing
 from .tgi_routes import SSE_HEADERS, service_of, token_stream
 from ..validation import ValidRequest
 
@@ -43,7 +43,8 @@ class Shell:
     """The fields of one `Response` that do not depend on the output (echoed from the request)."""
 
     def __init__(self, body: ResponsesRequest, model: str) -> None:
-        self.body, self.model, self.id, self.created = body, model, _id("resp"), int(time.time())
+        self.body, self.model, self.created = body, model, int(time.time())
+        self.id = body.request_id or body.rid or _id("resp")       # vLLM: the request_id is the response id
 
     def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
         b = self.body
@@ -99,7 +100,7 @@ async def create_response(request: Request, body: ResponsesRequest) -> Any:
     """A model response (OpenAI `Response`, or Responses stream events when `stream` is true)."""
     service = service_of(request)
     timing = Timing(start=time.perf_counter())
-    permit = service.admit()
+    permit: Permit | None = service.admit()
     try:
         chat = checked(service, lambda: as_chat(body))
         valid, plan = await service.off_loop(lambda: checked(service, lambda: chat_valid(service, chat)))

@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Any
 
 from ...stopping import FINISH_EOS, StopStreamer
-from ..api.tgi_schemas import MAX_TOP_K
 from ..errors import ApiError, validation
 from ..sampling.grammar import GrammarSpec
 from ..validation import ValidRequest
@@ -83,7 +82,7 @@ def check(body: Any) -> None:
     for name, why in REFUSED.items():
         if name in type(body).model_fields and not neutral(name, getattr(body, name)):
             raise refuse(name, f"{why}. Given: {getattr(body, name)!r}")
-    if body.top_k is not None and not -1 <= body.top_k <= MAX_TOP_K:
+    if body.top_k is not None and body.top_k < -1:                 # the upper bound is the body's (i32, as TGI)
         raise refuse("top_k", f"must be -1 or 0 (no limit) or positive. Given: {body.top_k}")
     if body.min_p is not None and not (math.isfinite(body.min_p) and 0.0 <= body.min_p <= 1.0):
         raise refuse("min_p", f"must be >= 0.0 and <= 1.0. Given: {body.min_p}")
@@ -164,6 +163,9 @@ def finish(valid: ValidRequest, body: Any, tokenizer: Any, eos_ids: set[int]) ->
     sampling = replace(valid.sampling, min_p=body.min_p or 0.0, min_tokens=min_tokens,
                        min_tokens_ids=tuple(ending) if min_tokens else ())
     grammar = guided_grammar(body, tokenizer)
+    if min_tokens and (grammar or valid.grammar) is not None:
+        raise refuse("min_tokens", "cannot be combined with structured output or tools: the grammar may end the "
+                     "output before min_tokens, and its end token would be masked")
     return replace(valid, sampling=sampling, stopping=stopping, grammar=grammar or valid.grammar,
                    request_id=body.request_id if body.request_id is not None else body.rid)
 
