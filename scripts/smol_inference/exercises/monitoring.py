@@ -74,7 +74,7 @@ async with AsyncTGIClient(ENDPOINT) as load_client:
     print("gauges (queue, batch) while 8 requests run:", read_gauges(ENDPOINT))
     await asyncio.gather(*running)
 print(f"TTFT p50 from the histograms: {ttft_from_metrics(client.metrics()) * 1000:.1f} ms")
-print("next request goes to:", pick_replica("You are a support bot.\nHi", {"http://replica-a": 3, "http://replica-b": 1}))
+print("next request goes to:", pick_replica("You are a support bot.\\nHi", {"http://replica-a": 3, "http://replica-b": 1}))
 '''
 
 
