@@ -4,7 +4,7 @@
         OpenAI(base_url=cluster.url + "/v1", api_key="-").chat.completions.create(...)
         cluster.kill_replica(0)                    # SIGKILL one replica, as a crash would
 
-Each replica is `smol-inference serve` on its own free port; the gateway is `sglang_router.launch_router`
+Each replica is `smol-inference serve` (or llama.cpp's `llama-server`, `engine="llamacpp"`) on its own free port; the gateway is `sglang_router.launch_router`
 with `--worker-urls` naming them, on loopback, its Prometheus exporter on a free port of its own.
 The gateway only routes: the OpenAI routes pass through it, TGI's /generate does not (client/errors.py).
 Lesson 2, "Operate and scale".
@@ -70,9 +70,18 @@ class Cluster:
 
 
 def replica_argv(config: ScaleOutConfig, port: int) -> list[str]:
+    key = ["--api-key", config.api_key] if config.api_key else []
+    if config.engine == "llamacpp":
+        from ..llamacpp.build import llama_server_binary
+        from ..llamacpp.llama_server import LlamaServerConfig
+
+        binary = llama_server_binary()
+        if binary is None:
+            raise FileNotFoundError("llama-server is not built yet: run `smol-inference llama-server` once")
+        return LlamaServerConfig(host=config.host, extra_args=[*config.replica_args, *key]).argv(binary, port)
     argv = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", config.model_id,
             "--hostname", config.host, "--port", str(port), *config.replica_args]
-    return argv + (["--api-key", config.api_key] if config.api_key else [])
+    return argv + key
 
 
 def gateway_argv(config: ScaleOutConfig, port: int, metrics_port: int, worker_urls: list[str]) -> list[str]:

@@ -15,27 +15,30 @@ import sys
 import threading
 
 from .. import settings
-from .config import ALL_POLICIES, GatewayFlags, ScaleOutConfig
+from .config import ALL_POLICIES, ENGINES, GatewayFlags, ScaleOutConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--replicas", type=int, default=3, help="course-server replicas to start (default: 3)")
     add("--policy", choices=ALL_POLICIES, default="cache_aware", help="the gateway's routing policy")
-    add("--model-id", default=settings.TINY_MODEL_ALIAS, help="model every replica serves (default: bundled)")
+    add("--model-id", default=settings.TINY_MODEL_ALIAS, help="model every course replica serves (default: bundled)")
+    add("--engine", choices=ENGINES, default="course",
+        help="replicas: the course server, or llama.cpp's llama-server on the real SmolLM2 (build: smol-inference llama-server)")
     add("--api-key", default=None,
         help="replicas require 'Authorization: Bearer KEY'; the gateway gets the same --api-key")
     add("--balance-abs-threshold", type=int, default=None, help="gateway flag (cache_aware; its default: 64)")
     add("--balance-rel-threshold", type=float, default=None, help="gateway flag (cache_aware; its default: 1.5)")
     add("--log-dir", default=None, help="folder for each process's log (default: a temporary folder)")
     add("--replica-arg", action="append", default=[], metavar="FLAG",
-        help="extra `smol-inference serve` flag for every replica, e.g. --replica-arg=--torch-threads=1")
+        help="extra flag for every replica (serve's or llama-server's), e.g. --replica-arg=--torch-threads=1")
 
 
 def config_from_args(args: argparse.Namespace) -> ScaleOutConfig:
     gateway = GatewayFlags(policy=args.policy, balance_abs_threshold=args.balance_abs_threshold,
                            balance_rel_threshold=args.balance_rel_threshold)
-    return ScaleOutConfig(replicas=args.replicas, model_id=args.model_id, gateway=gateway, api_key=args.api_key,
+    return ScaleOutConfig(replicas=args.replicas, model_id=args.model_id, engine=args.engine, gateway=gateway,
+                          api_key=args.api_key,
                           replica_args=tuple(args.replica_arg), log_dir=args.log_dir)
 
 

@@ -19,6 +19,9 @@ from .. import settings
 #: The gateway's routing policies (`--policy`) the course compares; `random` and `manual` exist too.
 POLICIES = ("round_robin", "power_of_two", "cache_aware")
 ALL_POLICIES = ("random", "round_robin", "cache_aware", "power_of_two", "manual")
+#: What each replica runs: the course server (`smol-inference serve`) or llama.cpp's `llama-server` on the
+#: real SmolLM2-135M-Instruct GGUF (built once by `smol-inference llama-server`; llamacpp/llama_server.py).
+ENGINES = ("course", "llamacpp")
 #: The module that starts the gateway (the wheel's launcher; `smg launch` is the same binary).
 GATEWAY_MODULE = "sglang_router.launch_router"
 GATEWAY_DISTRIBUTION = "sglang-router"
@@ -80,7 +83,8 @@ class ScaleOutConfig:
     """N replicas of `model_id` behind the gateway, everything on `host` and free ports."""
 
     replicas: int = 3
-    model_id: str = settings.TINY_MODEL_ALIAS
+    model_id: str = settings.TINY_MODEL_ALIAS   # course replicas only: llama.cpp serves the real model's GGUF
+    engine: str = "course"
     gateway: GatewayFlags = field(default_factory=GatewayFlags)
     host: str = settings.DEFAULT_HOST
     api_key: str | None = field(default=None, repr=False)
@@ -96,3 +100,5 @@ class ScaleOutConfig:
             raise ValueError("api_key must not be empty when given")
         if not self.host:
             raise ValueError("host must not be empty")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
