@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("smol_inference.bench", "load-test a TGI or OpenAI-compatible endpoint"),
     "webapp": ("smol_inference.webapp", "start the lesson-1 web app around a pipeline"),
     "chat-ui": ("smol_inference.chat_ui", "open a Gradio chat UI on an endpoint"),
+    "scale-out": ("smol_inference.scale_out.command", "start N course-server replicas behind the SGLang Model Gateway"),
 }
 
 

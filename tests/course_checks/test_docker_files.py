@@ -120,10 +120,17 @@ def test_ports_agree_with_settings() -> None:
     assert "--hostname 0.0.0.0" in dockerfile
     config = yaml.safe_load((MONITORING / "prometheus" / "prometheus-course-server.yml").read_text())
     assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [f"course-server:{port}"]
-    nginx = (DOCKER / "course-server" / "nginx.conf").read_text()
-    assert "least_conn;" in nginx and f"server course-server:{port}" in nginx and "proxy_buffering off;" in nginx
     scale_out = _services("course-server/compose.scale-out.yaml")
-    assert "replicas" in scale_out["course-server"]["deploy"] and "ports" not in scale_out["course-server"]
+    replicas = sorted(name for name in scale_out if name.startswith("replica-"))
+    assert len(replicas) >= 2 and not any("ports" in scale_out[name] for name in replicas)
+    command = scale_out["gateway"]["command"]
+    workers = command[command.index("--worker-urls") + 1:]
+    assert workers == [f"http://{name}:{port}" for name in replicas], workers    # one URL per replica service
+    metrics_port = command[command.index("--prometheus-port") + 1]
+    targets = {t for job in yaml.safe_load((MONITORING / "prometheus" / "prometheus-scale-out.yml").read_text())[
+        "scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {f"gateway:{metrics_port}", *(f"{name}:{port}" for name in replicas)}, targets
+    assert all(p.startswith("127.0.0.1:") for s in scale_out.values() for p in s.get("ports", []))
 
 
 # -- Prometheus ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ notebook run with COURSE_SOLUTIONS=1 covers each check end to end.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -82,12 +83,12 @@ def ttft_from_metrics(metrics: Any) -> float:
 
 @pytest.fixture(scope="module")
 def replicas(tiny_model: Any) -> Iterator[tuple[Any, list[str]]]:
-    """(the exercise, urls): a gauged replica (max_batch_size=2), two plain ones, a small one (2 permits)."""
+    """(the exercise, urls): a gauged replica (max_batch_size=2), three plain ones, a small one (2 permits)."""
     from smol_inference.exercises.config import GAUGE_BATCH, OVERLOAD_LIMIT
 
     ex3 = lesson2()[2]
     with ExitStack() as stack:
-        servers = start_replicas(stack, TINY_MODEL, tiny_model, {"max_batch_size": GAUGE_BATCH}, {}, {},
+        servers = start_replicas(stack, TINY_MODEL, tiny_model, {"max_batch_size": GAUGE_BATCH}, {}, {}, {},
                                  {"max_concurrent_requests": OVERLOAD_LIMIT})
         yield ex3, [server.url for server in servers]
 
@@ -108,13 +109,40 @@ def test_ttft_from_histograms_against_clients(replicas: tuple[Any, list[str]]) -
         ex3._check_ttft(whole_request, first)
 
 
-def test_spread_over_replicas(replicas: tuple[Any, list[str]]) -> None:
-    ex3, (_, first, second, _) = replicas
-    ex3._check_spread(lambda in_flight: min(in_flight, key=in_flight.get), [first, second])
-    with pytest.raises(AssertionError, match=r"served \[16, 0\] of 16"):
-        ex3._check_spread(lambda in_flight: next(iter(in_flight)), [first, second])
-    with pytest.raises(AssertionError, match="not one of the urls"):
-        ex3._check_spread(lambda in_flight: "http://127.0.0.1:1", [first, second])
+def prefix_aware() -> Any:
+    """The worked solution's picker: a prompt prefix stays on the replica that served it first."""
+    home: dict[str, str] = {}
+
+    def pick(prompt: str, in_flight: dict[str, int]) -> str:
+        key = prompt[:64]
+        if home.get(key) not in in_flight:
+            home[key] = min(in_flight, key=in_flight.get)
+        return home[key]
+
+    return pick
+
+
+@pytest.mark.parametrize("pick, message", [
+    (lambda prompt, in_flight: min(in_flight, key=in_flight.get), "went to several replicas"),   # load only
+    (lambda prompt, in_flight: list(in_flight)[zlib.crc32(prompt.encode()) % len(in_flight)],
+     "not on the whole prompt"),                                                                 # question hashed too
+    (lambda prompt, in_flight: next(iter(in_flight)), r"one replica served 24 of 24"),           # no balance at all
+    (lambda prompt, in_flight: "http://127.0.0.1:1", "not one of the urls"),
+    (lambda in_flight: min(in_flight, key=in_flight.get), "takes two arguments now"),           # the old signature
+], ids=["least-loaded", "whole-prompt-hash", "one-replica", "stray-url", "old-signature"])
+def test_prefix_picker_rejects_plausible_mistakes(replicas: tuple[Any, list[str]], pick: Any, message: str) -> None:
+    from smol_inference.exercises.prefix_picker import check_picker
+
+    ex3, (_, first, second, third, _) = replicas
+    with pytest.raises(AssertionError, match=message):
+        check_picker(ex3, pick, [first, second, third])
+
+
+def test_prefix_picker_accepts_a_prefix_aware_picker(replicas: tuple[Any, list[str]]) -> None:
+    from smol_inference.exercises.prefix_picker import check_picker
+
+    ex3, (_, first, second, third, _) = replicas
+    check_picker(ex3, prefix_aware(), [first, second, third])
 
 
 def test_retries_outlast_the_overload(replicas: tuple[Any, list[str]], tiny_model: Any) -> None:
@@ -130,7 +158,7 @@ def test_monitoring_not_done_and_wrong_types(capsys: pytest.CaptureFixture[str],
     monkeypatch.delenv("COURSE_SOLUTIONS", raising=False)
     ex3 = lesson2(read_gauges=read_gauges, ttft_from_metrics=ttft_from_metrics)[2]
     assert ex3.check() is False and "`pick_replica`, `retry_policy`" in capsys.readouterr().out
-    ex3.namespace.update(pick_replica=min, retry_policy={"max_retries": 12})
+    ex3.namespace.update(pick_replica=prefix_aware(), retry_policy={"max_retries": 12})
     with pytest.raises(AssertionError, match="should be a RetryPolicy"):
         ex3.check()
 

@@ -136,10 +136,36 @@ def course_engine() -> dict:
     ])
 
 
+def scale_out() -> dict:
+    """Replicas behind the SGLang Model Gateway (sglang-router 0.3.2's `smg_*` names, scraped on its
+    --prometheus-port) and each replica's own load and prefix cache (`instance` = one replica)."""
+    hits, queries = "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total"
+    return dashboard("scale-out", "Scale-out: replicas behind the SGLang Model Gateway", [
+        ("Requests in flight per replica (gateway's view)", [("sum by (worker) (smg_worker_requests_active)",
+                                                               "{{worker}}")], "short",
+         "What the gateway's load-aware policies compare: requests it sent to each worker and not yet answered."),
+        ("Running and queued requests per replica", [("sum by (instance) (tgi_batch_current_size + tgi_queue_size)",
+                                                      "{{instance}}")], "short",
+         "Each replica's own gauges (tgi_batch_current_size + tgi_queue_size)."),
+        ("Prefix-cache hit ratio per replica", [(f"sum by (instance) (rate({hits}[{WINDOW}])) / sum by (instance) "
+                                                 f"(rate({queries}[{WINDOW}]))", "{{instance}}")], "percentunit",
+         "Prompt tokens found cached over prompt tokens looked up, on each replica."),
+        ("Prefix-cache hit ratio, all replicas", [(f"sum(rate({hits}[{WINDOW}])) / sum(rate({queries}[{WINDOW}]))",
+                                                   "summed hits / summed queries")], "percentunit",
+         "The figure the routing policies are compared on (benchmarks/README.md): cache_aware keeps it high."),
+        ("Gateway retries and upstream errors per second", [
+            (f"sum(rate(smg_worker_retries_total[{WINDOW}]))", "retries"),
+            (f"sum by (status_code) (rate(smg_router_upstream_responses_total{{status_code!=\"200\"}}[{WINDOW}]))",
+             "upstream {{status_code}}")], "short"),
+        ("Circuit breaker state per replica", [("max by (worker) (smg_worker_cb_state)", "{{worker}}")], "short",
+         "0 closed (traffic flows), 1 open (the worker is skipped), 2 half-open (a probe is let through)."),
+    ])
+
+
 def main(argv: list[str]) -> int:
     stale = []
     for name, build in (("tgi.json", tgi), ("vllm.json", vllm), ("llamacpp.json", llamacpp),
-                        ("course-engine.json", course_engine)):
+                        ("course-engine.json", course_engine), ("scale-out.json", scale_out)):
         text = json.dumps(build(), indent=2) + "\n"
         path = HERE / "dashboards" / name
         if "--check" in argv:

@@ -17,12 +17,14 @@ from .errors import (
     UnavailableError,
     ValidationError,
 )
+from .gateway import GatewayRouteError
 from .prom import Metrics, Sample, histogram_quantile
 from .retry import NO_RETRY, RetryPolicy
 from .sync import TGIClient
 
 __all__ = [
-    "AsyncTGIClient", "AuthenticationError", "GenerationError", "Metrics", "NO_RETRY", "OverloadedError",
+    "AsyncTGIClient", "AuthenticationError", "GatewayRouteError", "GenerationError", "Metrics", "NO_RETRY",
+    "OverloadedError",
     "RequestTimeoutError", "RetryPolicy", "Sample", "TGIClient", "TGIError", "UnavailableError",
     "ValidationError", "histogram_quantile",
 ]

@@ -37,6 +37,8 @@ from .core import (
     typed_stream_errors,
 )
 from .server_kinds import TGI
+from .errors import TGIError
+from .gateway import GATEWAY_INFO_ROUTE, gateway_route_error, is_gateway_info, may_be_gateway_failure
 from .prom import Metrics
 from .retry import RetryPolicy, acall_with_retries
 
@@ -69,6 +71,18 @@ class AsyncTGIClient(ClientCore):
                     path = plan.send(payload)
         except StopIteration as done:
             return done.value
+
+    async def _raise_explained(self, error: TGIError, method: str) -> None:
+        """Raise a GatewayRouteError instead of `error` behind the SGLang Model Gateway (client/gateway.py)."""
+        if not may_be_gateway_failure(error):
+            return
+        try:
+            response = await self._http.get(GATEWAY_INFO_ROUTE)
+            gateway = response.status_code == 200 and is_gateway_info(response.json())
+        except (httpx.HTTPError, ValueError):
+            gateway = False
+        if gateway:
+            raise gateway_route_error(self.base_url, method, error) from error
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -125,13 +139,21 @@ class AsyncTGIClient(ClientCore):
     async def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
         """TGI text generation; `.generated_text` and `.details` (tokens, finish_reason, seed)."""
         params = generate_params(params)
-        return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        try:
+            return await acall_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        except TGIError as exc:
+            await self._raise_explained(exc, "generate")
+            raise
 
     async def stream_events(self, prompt: str, **params: Any) -> AsyncIterator[TextGenerationStreamOutput]:
         """Every streamed event; the last one has `generated_text` and `details`."""
         params = generate_params(params)
-        events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
-                                          self.retry)
+        try:
+            events = await acall_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params),
+                                              self.retry)
+        except TGIError as exc:
+            await self._raise_explained(exc, "stream")
+            raise
         with typed_stream_errors():
             async for event in events:
                 yield event

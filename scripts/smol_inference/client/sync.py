@@ -41,6 +41,8 @@ from .core import (
     typed_stream_errors,
 )
 from .server_kinds import TGI
+from .errors import TGIError
+from .gateway import GATEWAY_INFO_ROUTE, gateway_route_error, is_gateway_info, may_be_gateway_failure
 from .prom import Metrics
 from .retry import RetryPolicy, call_with_retries
 
@@ -71,6 +73,19 @@ class TGIClient(ClientCore):
                     path = plan.send(payload)
         except StopIteration as done:
             return done.value
+
+    def _raise_explained(self, error: TGIError, method: str) -> None:
+        """Raise a GatewayRouteError instead of `error` when the URL is the SGLang Model Gateway
+        (client/gateway.py); return otherwise."""
+        if not may_be_gateway_failure(error):
+            return
+        try:
+            response = self._http.get(GATEWAY_INFO_ROUTE)
+            gateway = response.status_code == 200 and is_gateway_info(response.json())
+        except (httpx.HTTPError, ValueError):
+            gateway = False
+        if gateway:
+            raise gateway_route_error(self.base_url, method, error) from error
 
     def close(self) -> None:
         self._http.close()
@@ -133,12 +148,20 @@ class TGIClient(ClientCore):
     def generate(self, prompt: str, **params: Any) -> TextGenerationOutput:
         """TGI text generation; `.generated_text` and `.details` (tokens, finish_reason, seed)."""
         params = generate_params(params)
-        return call_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        try:
+            return call_with_retries(lambda: self.hub.text_generation(prompt, **params), self.retry)
+        except TGIError as exc:
+            self._raise_explained(exc, "generate")
+            raise
 
     def stream_events(self, prompt: str, **params: Any) -> Iterator[TextGenerationStreamOutput]:
         """Every streamed event; the last one has `generated_text` and `details`."""
         params = generate_params(params)
-        events = call_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params), self.retry)
+        try:
+            events = call_with_retries(lambda: self.hub.text_generation(prompt, stream=True, **params), self.retry)
+        except TGIError as exc:
+            self._raise_explained(exc, "stream")
+            raise
         with typed_stream_errors():
             yield from events
 

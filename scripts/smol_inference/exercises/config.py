@@ -6,6 +6,8 @@ constant says what it bounds. README.md, "Exercises".
 
 from __future__ import annotations
 
+from ..scale_out.workload import WorkloadConfig
+
 #: The environment variable that makes `exN.fill()` run the worked solution (CI's second notebook run).
 ENV_SOLUTIONS = "COURSE_SOLUTIONS"
 LANGUAGES = ("en", "zh")
@@ -86,13 +88,17 @@ TTFT_LOAD = {"requests": 8, "concurrency": 4, "prompt_tokens": 16, "max_new_toke
 TTFT_BELOW_S = 0.15
 TTFT_FACTOR = 2.0
 TTFT_ABOVE_S = 0.02
-#: Load spread: requests, in flight at once, and the fewest each of two replicas must serve.
-SPREAD_REQUESTS = 16
-SPREAD_CONCURRENCY = 8
-SPREAD_MIN_EACH = 4
 #: Overload: the replica admits this many; the check sends this many more, held this long after
 #: each of them has had its first 429 (a retry policy must outlast it).
 OVERLOAD_LIMIT = 2
 OVERLOAD_EXTRA = 4
 OVERLOAD_HOLD_S = 1.0
 OVERLOAD_NEW_TOKENS = 8
+
+# Exercise 3, part 3 (prefix_picker.py): the gateway's multi-tenant workload, smaller, on three replicas.
+#: 4 system prompts x 6 questions, seeded shuffle; the learner's picker must beat round-robin by this margin.
+PICKER_WORKLOAD = WorkloadConfig(tenants=4, questions=6, system_words=60, max_tokens=4, seed=0)
+PICKER_CONCURRENCY = 4
+PICKER_MARGIN = 0.10
+#: At most this share of the requests on one replica (4 prompts over 3 replicas: 2 prompts = 0.5 at best).
+PICKER_MAX_SHARE = 0.6

@@ -9,8 +9,10 @@ The learner writes four things; the check runs each against replicas it starts o
 * `ttft_from_metrics(metrics) -> seconds`: median time to first token from the histograms. The check
   streams a load, measures TTFT at the client, and accepts from client - TTFT_BELOW_S to
   TTFT_FACTOR * client + TTFT_ABOVE_S.
-* `pick_replica(in_flight: dict[url, int]) -> url`: a load-balancing rule. The check routes
-  SPREAD_REQUESTS requests over two replicas with it and counts `tgi_request_success` on each.
+* `pick_replica(prompt, in_flight: dict[url, int]) -> url`: a prefix-aware picker (it sees the prompt,
+  as the SGLang Model Gateway's cache_aware policy does). prefix_picker.py routes the gateway's
+  multi-tenant workload over three replicas with it and with round-robin, and compares their summed
+  prefix-cache hit ratios.
 * `retry_policy` (a RetryPolicy): the check fills a replica's `max_concurrent_requests` with held
   requests, sends more with the policy, keeps the replica busy OVERLOAD_HOLD_S after each got its 429,
   and expects every one of them to get through.
@@ -25,10 +27,11 @@ from typing import Any, ClassVar
 
 from ..bench.workload import make_prompts
 from .config import (GAUGE_BATCH, GAUGE_MAX_STEPS, GAUGE_SETTLE_S, GAUGE_NEW_TOKENS, GAUGE_REQUESTS, OVERLOAD_EXTRA,
-                     OVERLOAD_HOLD_S, OVERLOAD_LIMIT, OVERLOAD_NEW_TOKENS, SPREAD_CONCURRENCY, SPREAD_MIN_EACH,
-                     SPREAD_REQUESTS, TTFT_ABOVE_S, TTFT_BELOW_S, TTFT_FACTOR, TTFT_LOAD, WAIT_S)
+                     OVERLOAD_HOLD_S, OVERLOAD_LIMIT, OVERLOAD_NEW_TOKENS, TTFT_ABOVE_S, TTFT_BELOW_S, TTFT_FACTOR,
+                     TTFT_LOAD)
 from .core import Exercise, run_in_thread
 from .hold import ModelHold
+from .prefix_picker import check_picker
 from .replicas import generate, in_threads, join, load_model, scrape, start_replicas, wait_for
 
 #: Random words: the bundled model answers them up to max_new_tokens (a question may end at once).
@@ -53,8 +56,14 @@ def ttft_from_metrics(metrics):
             + metrics.quantile("tgi_batch_inference_duration", 0.5, method="prefill"))
 
 
-def pick_replica(in_flight):
-    return min(in_flight, key=in_flight.get)  # least outstanding requests (nginx: least_conn)
+home = {}  # prompt prefix -> the replica that served it first (its KV blocks are cached there)
+
+
+def pick_replica(prompt, in_flight):
+    key = prompt[:64]                       # the shared system prompt, not the question after it
+    if home.get(key) not in in_flight:      # a new prefix (or an old replica): the least-loaded one
+        home[key] = min(in_flight, key=in_flight.get)
+    return home[key]
 
 
 retry_policy = RetryPolicy(max_retries=12, initial_delay_s=0.1, max_delay_s=2.0)
@@ -65,7 +74,8 @@ async with AsyncTGIClient(ENDPOINT) as load_client:
     print("gauges (queue, batch) while 8 requests run:", read_gauges(ENDPOINT))
     await asyncio.gather(*running)
 print(f"TTFT p50 from the histograms: {ttft_from_metrics(client.metrics()) * 1000:.1f} ms")
-print("next request goes to:", pick_replica({"http://replica-a": 3, "http://replica-b": 1}))
+print("next request goes to:",
+      pick_replica("You are a support bot.\\nHi", {"http://replica-a": 3, "http://replica-b": 1}))
 '''
 
 
@@ -76,13 +86,16 @@ class Monitoring(Exercise):
     hints: ClassVar[dict[str, str]] = {
         "en": ("TGIClient(url).metrics() parses /metrics: .value('tgi_queue_size') reads a gauge and "
                ".quantile(name, 0.5, method='prefill') a histogram. TGI's dashboard estimates TTFT as queue "
-               "time plus prefill time, not the whole request. A least-outstanding rule picks the url with the "
-               "fewest requests in flight (min(in_flight, key=in_flight.get)). A retry policy must keep trying "
+               "time plus prefill time, not the whole request. A prefix-aware picker keys on the prompt's "
+               "shared beginning (prompt[:64]): the first time it sees a key it sends it to the least-loaded url "
+               "(min(in_flight, key=in_flight.get)) and remembers it in a dict; later it sends the key there again. "
+               "A retry policy must keep trying "
                "for longer than the server stays busy: several retries and a max delay of seconds."),
         "zh": ("TGIClient(url).metrics() 解析 /metrics：.value('tgi_queue_size') 读取仪表，"
                ".quantile(name, 0.5, method='prefill') 读取直方图。TGI 的仪表盘把 TTFT 估算为排队时间加预填充时间，"
-               "而不是整个请求的时间。“最少未完成请求”规则选择在途请求最少的 url"
-               "（min(in_flight, key=in_flight.get)）。重试策略的坚持时间必须长于服务器繁忙的时间：多次重试，"
+               "而不是整个请求的时间。感知前缀的选择器以提示词共享的开头（prompt[:64]）为键："
+               "第一次见到某个键时发给负载最低的 url（min(in_flight, key=in_flight.get)）并记在字典里，"
+               "之后再发往同一处。重试策略的坚持时间必须长于服务器繁忙的时间：多次重试，"
                "最大延迟达到数秒。"),
     }
     solution_code: ClassVar[str] = SOLUTION
@@ -100,12 +113,12 @@ class Monitoring(Exercise):
         model_id = self.given("MODEL")
         preloaded = load_model(model_id)
         with ExitStack() as stack:
-            gauged, first, second, small = start_replicas(
-                stack, model_id, preloaded, {"max_batch_size": GAUGE_BATCH}, {}, {},
+            gauged, first, second, third, small = start_replicas(
+                stack, model_id, preloaded, {"max_batch_size": GAUGE_BATCH}, {}, {}, {},
                 {"max_concurrent_requests": OVERLOAD_LIMIT})
             self._check_gauges(read_gauges, gauged.url, preloaded[0])
             self._check_ttft(ttft_from_metrics, first.url)
-            self._check_spread(pick_replica, [first.url, second.url])
+            check_picker(self, pick_replica, [second.url, third.url, first.url])
             self._check_retries(retry_policy, small.url, preloaded[0])
 
     def _check_gauges(self, read_gauges: Any, url: str, model: Any) -> None:
@@ -158,43 +171,6 @@ class Monitoring(Exercise):
                     f"ttft_from_metrics 给出 {estimate * 1000:.1f} 毫秒，客户端测得的首词元延迟中位数是 "
                     f"{client * 1000:.1f} 毫秒（可接受范围：{max(low, 0) * 1000:.0f} 到 {high * 1000:.0f} 毫秒）："
                     "请把排队时间 p50 与预填充时间 p50 相加")
-
-    def _check_spread(self, pick_replica: Any, urls: list[str]) -> None:
-        import asyncio
-
-        import httpx
-
-        before = {url: scrape(url).value("tgi_request_success") for url in urls}
-        in_flight = {url: 0 for url in urls}
-        picked: list[Any] = []
-
-        async def route() -> None:
-            gate = asyncio.Semaphore(SPREAD_CONCURRENCY)
-            async with httpx.AsyncClient(timeout=WAIT_S) as http:
-                async def one() -> None:
-                    async with gate:
-                        url = pick_replica(dict(in_flight))
-                        picked.append(url)
-                        if url not in in_flight:
-                            return
-                        in_flight[url] += 1
-                        try:
-                            await http.post(f"{url}/generate", json={"inputs": PROMPT,
-                                                                    "parameters": {"max_new_tokens": 8}})
-                        finally:
-                            in_flight[url] -= 1
-                await asyncio.gather(*(one() for _ in range(SPREAD_REQUESTS)))
-
-        run_in_thread(route)
-        strays = sorted({str(url) for url in picked if url not in in_flight})
-        self.expect(not strays, f"pick_replica returned {strays}, not one of the urls it was given",
-                    f"pick_replica 返回了 {strays}，不是传入的 url 之一")
-        served = {url: int(scrape(url).value("tgi_request_success") - before[url]) for url in urls}
-        self.expect(min(served.values()) >= SPREAD_MIN_EACH,
-                    f"with {SPREAD_CONCURRENCY} requests in flight, the replicas served {list(served.values())} of "
-                    f"{SPREAD_REQUESTS}: send each request to the replica with the fewest in flight",
-                    f"在途 {SPREAD_CONCURRENCY} 个请求时，两个副本分别处理了 {list(served.values())} 个（共 "
-                    f"{SPREAD_REQUESTS} 个）：请把每个请求发给在途请求最少的副本")
 
     def _check_retries(self, policy: Any, url: str, model: Any) -> None:
         from ..client import TGIClient
