@@ -31,6 +31,7 @@ from .kv_cache import KVCache, KVShape
 from .model_runner import ModelRunner, StepOutput, Work
 from .queue import RequestQueue
 from .scheduler import Scheduler
+from .seams import EngineSeams
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, eos_token_ids
 
 log = logging.getLogger("smol_inference.server")
@@ -43,11 +44,14 @@ SHUTTING_DOWN = "Server is shutting down"
 class Engine:
     """Owns the model, the KV cache, the queue and the scheduler; `submit` is the only entry point."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: ServerConfig, metrics: Any = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, config: ServerConfig, metrics: Any = None,
+                 seams: EngineSeams | None = None) -> None:
         self.model, self.tokenizer, self.config, self.metrics = model, tokenizer, config, metrics
+        seams = seams or EngineSeams()                      # the replaceable parts (seams.py); None: ours
         bs = config.kv_block_size
-        self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
-        self.blocks = BlockManager(self.pool)
+        self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching,
+                              seams.allocator)
+        self.blocks = BlockManager(self.pool, seams.prefix_keys)
         dtype = next(model.parameters()).dtype
         # Two blocks more than the pool hands out, owned by no request: the pad block that block-table padding
         # points at (never written, so it stays zero) and the sink block that padded CUDA-graph rows write to.
@@ -59,7 +63,7 @@ class Engine:
             packed = pack_linear_weights(model, enable=not config.disable_packed_weights)
             log.info("CPU: %d linear layers use weights packed once for oneDNN", packed)
         self.queue = RequestQueue()
-        self.scheduler = Scheduler(config, self.queue, self.blocks)
+        self.scheduler = Scheduler(config, self.queue, self.blocks, seams.planner, seams.victim)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.special_ids = set(tokenizer.all_special_ids)
         self._stop = threading.Event()
