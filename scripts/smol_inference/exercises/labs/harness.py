@@ -98,7 +98,8 @@ def run_engine(prompts: list[list[int]], seams: Any = None, arrivals: tuple[int,
     flags.setdefault("max_batch_total_tokens", settings.POOL_TOKENS)
     flags.setdefault("max_total_tokens", settings.MAX_TOTAL_TOKENS)
     flags.setdefault("max_batch_prefill_tokens", settings.MAX_TOTAL_TOKENS)
-    config = ServerConfig(model_id=TINY_MODEL, **flags).resolve(model.config.max_position_embeddings)
+    resolved = ServerConfig(model_id=TINY_MODEL, **flags).resolve(model.config.max_position_embeddings)
+    config = resolved.engine_config() if hasattr(resolved, "engine_config") else resolved   # the engine's own part
     engine = Engine(model, tokenizer, config, seams=seams)
     tokens: list[list[int]] = [[] for _ in prompts]
     errors: dict[int, str] = {}
