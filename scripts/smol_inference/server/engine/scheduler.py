@@ -26,7 +26,7 @@ import math
 from ..config import ServerConfig
 from .block_manager import BlockManager
 from .queue import RequestQueue
-from .seams import StepPlanner, VictimPolicy
+from .seams import SeamError, StepPlanner, VictimPolicy
 from .model_runner import Work
 from .sequence import Sequence
 from .step import Step, youngest
@@ -87,7 +87,7 @@ class Scheduler:
         while not self.blocks.can_grow(seq, 1):
             victim = self.victim(list(self.running), seq)
             if victim not in self.running:
-                raise ValueError("the victim policy chose a sequence that is not running")
+                raise SeamError("the victim policy chose a sequence that is not running")
             self.preempt(victim)
             if victim is seq:
                 return False

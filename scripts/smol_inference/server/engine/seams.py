@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from .sequence import Sequence
 
 
+class SeamError(ValueError):
+    """A replacement part broke the engine's rules (a victim that is not running, a planner admitting out of
+    order); raised to the caller, never turned into one failed request like an allocation fault."""
+
+
 @runtime_checkable
 class BlockAllocator(Protocol):
     """Block ids 0..num_blocks-1 and their reference counts; knows nothing of tokens or keys."""

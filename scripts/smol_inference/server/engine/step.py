@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .model_runner import Work
+from .seams import SeamError
 from .sequence import Sequence
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class Step:
         before = list(self._scheduler.running)
         try:
             ok = self._scheduler.make_room(seq)
+        except SeamError:
+            raise
         except Exception:  # noqa: BLE001 - an allocation fault fails this sequence only
             self._scheduler.fail(seq)
             return False
@@ -78,7 +81,7 @@ class Step:
         """Run the next `num_tokens` prompt tokens of running `seq` (1 .. seq.num_uncomputed)."""
         self._require(seq, decoding=False)
         if not 1 <= num_tokens <= seq.num_uncomputed:
-            raise ValueError(f"prefill of {num_tokens} tokens: this sequence has {seq.num_uncomputed} to run")
+            raise SeamError(f"prefill of {num_tokens} tokens: this sequence has {seq.num_uncomputed} to run")
         try:
             self._scheduler.blocks.grow(seq, num_tokens)
         except Exception:  # noqa: BLE001 - an allocation fault fails this sequence only
@@ -92,7 +95,7 @@ class Step:
         the planner's to respect."""
         queue = self._scheduler.queue
         if queue.peek() is not seq:
-            raise ValueError("admit the first waiting request: requests are admitted in arrival order")
+            raise SeamError("admit the first waiting request: requests are admitted in arrival order")
         if seq.cancelled.is_set():
             return False
         try:
@@ -111,11 +114,11 @@ class Step:
 
     def _require(self, seq: Sequence, decoding: bool) -> None:
         if not self.is_running(seq):
-            raise ValueError("this sequence is not running (preempted, finished, or not admitted yet)")
+            raise SeamError("this sequence is not running (preempted, finished, or not admitted yet)")
         if any(w.seq is seq for w in self.work):
-            raise ValueError("this sequence already runs in this step")
+            raise SeamError("this sequence already runs in this step")
         if decoding and seq.num_uncomputed != 1:
-            raise ValueError(f"decode() is for a decoding sequence; this one has {seq.num_uncomputed} prompt "
+            raise SeamError(f"decode() is for a decoding sequence; this one has {seq.num_uncomputed} prompt "
                              "tokens to run: prefill() them")
 
     def _add(self, action: str, seq: Sequence, num_tokens: int) -> None:
