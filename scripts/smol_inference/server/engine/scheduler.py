@@ -16,7 +16,8 @@ With chunking off (`--disable-chunked-prefill`, PREFILL_CHUNKING=0) a prompt is 
 TGI's older rule decides when newcomers may interrupt a running batch
 (backends/v3/src/backend.rs): at least `floor(running * --waiting-served-ratio)` of them must fit,
 or the batch must have run `--max-waiting-tokens` steps since the last admission.
-text_generation_inference.md, "Inside the server".
+`Scheduler.plan` makes these decisions and step.py's `Step` carries them out; a replacement planner or
+victim policy plugs in through seams.py. text_generation_inference.md, "Inside the server".
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ import math
 
 from ..config import ServerConfig
 from .block_manager import BlockManager
+from .model_runner import Work
 from .queue import RequestQueue
 from .seams import SeamError, StepPlanner, VictimPolicy
-from .model_runner import Work
 from .sequence import Sequence
 from .step import Step, youngest
-
 
 
 class Scheduler:

@@ -8,8 +8,9 @@ counters, cancellation, faults) stays the engine's. One seam per idea:
   counts, least-recently-freed reuse (PagedAttention, arXiv:2309.06180).
 - `PrefixKeys` (block_manager.py `ChainedKeys`): a full block's key from its tokens and its parent's
   key, and the longest cached prefix of a prompt (vLLM's automatic prefix caching).
-- `StepPlanner` (scheduler.py `Scheduler.plan`, acting through step.py `Step`): who runs in one step and how many tokens, running
-  sequences first, then waiting ones in arrival order (chunked prefill, arXiv:2403.02310).
+- `StepPlanner` (scheduler.py `Scheduler.plan`, acting through step.py `Step`): who runs in one step
+  and how many tokens, running sequences first, then waiting ones in arrival order (chunked prefill,
+  arXiv:2403.02310).
 - `VictimPolicy` (step.py `youngest`): which running sequence recompute preemption takes out.
 
 text_generation_inference.md, "Inside the server".
