@@ -64,7 +64,7 @@ WRONG = {
         (("        if self.counts[block_id] == 0:\n            del self.free[block_id]\n", ""),
          r"acquire\(\) of a free block \(a prefix-cache hit\) should take it out of the free list"),
         (("        if not self.free:", "        while True:\n            pass\n        if not self.free:"),
-         r"`allocate` ran longer than .* endless loop"),
+         r"`MyBlockAllocator.allocate` ran longer than .* endless loop"),
     ],
     2: [
         (("return hash((parent, tuple(tokens)))", "return hash(tuple(tokens))"), r"the key ignores the parent"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from .base import Lab
-from .guard import guarded
+from .guard import Guarded, guarded
 
 SOLUTION = '''
 from collections import OrderedDict
@@ -85,48 +85,48 @@ class AllocatorLab(Lab):
                         "请看恰好填满最后一个块的提示词，以及多出一个词元的情况")
 
     def _check_allocator(self, cls: Any) -> None:
-        a = guarded("MyBlockAllocator(4)", cls, 4)
-        self.expect(guarded("num_free", lambda: a.num_free) == 4,
+        a = Guarded("MyBlockAllocator", guarded("MyBlockAllocator(4)", cls, 4), [])   # every call time-limited
+        self.expect(a.num_free == 4,
                     "a new MyBlockAllocator(4) should have num_free == 4: every block starts free",
                     "新建的 MyBlockAllocator(4) 应有 num_free == 4：所有块一开始都是空闲的")
-        ids = [guarded("allocate", a.allocate) for _ in range(4)]
+        ids = [a.allocate() for _ in range(4)]
         self.expect(sorted(ids) == [0, 1, 2, 3],
                     f"four allocate() calls on 4 blocks gave {ids}: each should give a different id in 0..3",
                     f"对 4 个块调用四次 allocate() 得到 {ids}：每次应给出 0..3 中不同的编号")
-        self.expect(all(guarded("ref_count", a.ref_count, b) == 1 for b in ids),
+        self.expect(all(a.ref_count(b) == 1 for b in ids),
                     "a block just allocated should have ref_count 1 (one sequence uses it)",
                     "刚分配的块 ref_count 应为 1（一个序列在用）")
         self.expect(self._raises(a.allocate),
                     "allocate() with no free block should raise (OutOfBlocks), not return a block that is in use",
                     "没有空闲块时 allocate() 应抛出异常（OutOfBlocks），而不是返回正在使用的块")
         shared = ids[0]
-        guarded("acquire", a.acquire, shared)
-        guarded("release", a.release, shared)
+        a.acquire(shared)
+        a.release(shared)
         self.expect(a.num_free == 0 and a.ref_count(shared) == 1,
                     "a block acquired by a second sequence and released by one is still in use: free it only "
                     "when its reference count reaches 0 (another sequence still reads it)",
                     "被第二个序列 acquire、又被其中一个 release 的块仍在使用：只有引用计数降到 0 才能释放"
                     "（另一个序列还在读它）")
         for b in (ids[2], ids[0], ids[3]):
-            guarded("release", a.release, b)
+            a.release(b)
         self.expect(a.num_free == 3, f"after three blocks were released num_free is {a.num_free}, expected 3",
                     f"释放三个块后 num_free 是 {a.num_free}，应为 3")
         self.expect(self._raises(a.release, ids[0]),
                     "releasing a block that nobody uses should raise: a double free would hand one block to two "
                     "sequences",
                     "释放一个没人使用的块应抛出异常：重复释放会把同一个块交给两个序列")
-        first = guarded("allocate", a.allocate)
+        first = a.allocate()
         self.expect(first == ids[2],
                     f"allocate() gave block {first}; the least recently freed is {ids[2]}: take the oldest end "
                     "of the free list (its KV stays cached longest for prefix hits)",
                     f"allocate() 给出了块 {first}；最久之前释放的是 {ids[2]}：请从空闲链表最旧的一端取"
                     "（这样其 KV 在前缀缓存中保留最久）")
-        guarded("acquire", a.acquire, ids[3])
+        a.acquire(ids[3])
         self.expect(a.num_free == 1 and a.ref_count(ids[3]) == 1,
                     "acquire() of a free block (a prefix-cache hit) should take it out of the free list",
                     "对空闲块调用 acquire()（前缀缓存命中）应把它移出空闲链表")
-        guarded("release", a.release, first, True)
-        self.expect(guarded("allocate", a.allocate) == first,
+        a.release(first, True)
+        self.expect(a.allocate() == first,
                     "release(block, reuse_first=True) should put the block where allocate() takes it next",
                     "release(block, reuse_first=True) 应把块放到 allocate() 下一次取的位置")
 
@@ -138,7 +138,7 @@ class AllocatorLab(Lab):
 
     def _raises(self, fn: Any, *args: Any) -> bool:
         try:
-            guarded(getattr(fn, "__name__", "call"), fn, *args)
+            fn(*args)                                      # time-limited: `fn` is a method of the wrapped allocator
         except Exception:  # noqa: BLE001 - any error is the refusal asked for
             return True
         return False

@@ -48,7 +48,7 @@ class PrefixKeysLab(Lab):
 
     def _lab(self) -> None:
         (cls,) = self.learner()
-        keys = self.wrap("MyPrefixKeys", guarded("MyPrefixKeys()", cls))
+        keys = self.wrap("MyPrefixKeys", guarded("MyPrefixKeys()", cls))   # every call time-limited
         self._check_key(keys)
         self._check_longest_prefix(keys)
         self._check_in_engine(keys)
