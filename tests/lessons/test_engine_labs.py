@@ -40,7 +40,7 @@ def test_empty_labs_say_not_done_yet(capsys: pytest.CaptureFixture[str]) -> None
             assert words in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4])
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
 def test_worked_solutions_are_correct_within_budget(number: int, capsys: pytest.CaptureFixture[str]) -> None:
     exercise = lab(number)
     start = time.perf_counter()
@@ -93,6 +93,15 @@ WRONG = {
         (("return running[-1]", "return needy"), r"preemptions \(step, request\): yours .*which end of `running`"),
         (("return running[-1]", "return running[len(running) // 2]"), r"preemptions \(step, request\): yours"),
         (("return running[-1]", "while True:\n        pass"), r"`my_victim` ran longer than"),
+    ],
+    5: [
+        (("before = ordered.cumsum(-1) - ordered", "before = ordered.cumsum(-1)"),
+         r"the one that crosses the threshold stays"),
+        (("    probs = scores.softmax(-1)\n", "    probs = logits.softmax(-1)\n"), r"then top-p on the renormalised tokens top-k left"),
+        (("gather(1, (k - 1).unsqueeze(1))", "gather(1, k.clamp(max=scores.shape[-1] - 1).unsqueeze(1))"),
+         r"top-k only: keep exactly the k best tokens"),
+        (("    return scores.masked_fill(drop, float(\"-inf\"))", "    return scores.masked_fill(drop, -1e4)"),
+         r"you keep 64 tokens"),
     ],
 }
 

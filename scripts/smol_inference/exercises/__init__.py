@@ -25,7 +25,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "tgi_deployment": ("deploy:Deploy", "tuning:Tuning", "monitoring:Monitoring",
                        "structured_tools:StructuredTools"),
     "engine_labs": ("labs.allocator:AllocatorLab", "labs.prefix_keys:PrefixKeysLab",
-                    "labs.step_planner:StepPlannerLab", "labs.preemption:PreemptionLab"),
+                    "labs.step_planner:StepPlannerLab", "labs.preemption:PreemptionLab", "labs.sampler:SamplerLab"),
 }
 
 
