@@ -169,3 +169,53 @@ def test_web_server_correct_and_wrong(generator: Any, monkeypatch: pytest.Monkey
     monkeypatch.setattr(web_server, "HEALTH_PROBE_S", 2.0)  # a blocked loop never answers: give up sooner
     with pytest.raises(AssertionError, match="blocks the event loop"):
         ex3.check()
+
+
+def unlocked_app(kind: str) -> Any:
+    """A `make_app` whose model call runs off the event loop but without a lock that all requests share:
+    no lock ("none"), a new lock per request ("per_request"), or a plain `def` endpoint ("plain_def")."""
+    import asyncio
+
+    import anyio
+    from fastapi import FastAPI
+    from pydantic import BaseModel, Field
+
+    from smol_inference import chat
+
+    class Ask(BaseModel):
+        question: str = Field(min_length=1)
+        max_new_tokens: int = Field(16, ge=1, le=64)
+
+    def make_app(generator: Any) -> FastAPI:
+        app = FastAPI()
+        app.get("/health")(lambda: {"status": "ok"})
+
+        def run(body: Any) -> Any:
+            return chat(generator, body.question, max_new_tokens=body.max_new_tokens)
+
+        async def ask(body):
+            if kind == "per_request":
+                async with asyncio.Lock():
+                    result = await anyio.to_thread.run_sync(run, body)
+            else:
+                result = await anyio.to_thread.run_sync(run, body)
+            return {"answer": result.text}
+
+        def ask_plain(body):
+            return {"answer": run(body).text}
+
+        handler = ask_plain if kind == "plain_def" else ask
+        handler.__annotations__ = {"body": Ask, "return": dict}
+        app.post("/ask")(handler)
+        return app
+
+    return make_app
+
+
+@pytest.mark.parametrize("kind", ["none", "per_request", "plain_def"])
+def test_web_server_without_a_shared_lock_is_rejected(generator: Any, kind: str) -> None:
+    """The held first request's forward pass waits; an unlocked second request reaches the model too."""
+    ex3 = lesson1(generator)[2]
+    ex3.namespace["make_app"] = unlocked_app(kind)
+    with pytest.raises(AssertionError, match="ran the model's forward passes at the same time"):
+        ex3.check()

@@ -35,9 +35,19 @@ def test_deploy_correct_and_wrong(capsys: pytest.CaptureFixture[str]) -> None:
     run_code(ex1.solution_code, ex1.namespace)
     try:
         assert ex1.check() is True and "correct" in capsys.readouterr().out
+        good_reply, right = ex1.namespace["reply"], dict(ex1.namespace["rejected"])
         ex1.namespace["reply"] = "12"
         with pytest.raises(AssertionError, match="`reply` is '12', but the replica answers"):
             ex1.check()
+        ex1.namespace["reply"] = good_reply
+        for wrong, message in (
+                (ValueError("Input validation error"), r"`rejected` should be a dict .* not store the exception"),
+                ({**right, "status": 400}, r"`rejected\['status'\]` is 400, but the replica answered .* HTTP 422"),
+                ({**right, "limit": 256}, r"`rejected\['limit'\]` is 256, but the error message names 200 tokens"),
+                ({**right, "limit": "200"}, r"`rejected\['limit'\]` is '200'")):
+            ex1.namespace["rejected"] = wrong
+            with pytest.raises(AssertionError, match=message):
+                ex1.check()
     finally:
         ex1.namespace["mine"].stop()
     with start_server(model_id=TINY_MODEL, quiet=True) as defaults:  # the flags forgotten

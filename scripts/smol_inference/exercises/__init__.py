@@ -24,6 +24,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
                                  "web_server:WebServer"),
     "tgi_deployment": ("deploy:Deploy", "tuning:Tuning", "monitoring:Monitoring",
                        "structured_tools:StructuredTools"),
+    "engine_labs": ("labs.allocator:AllocatorLab", "labs.prefix_keys:PrefixKeysLab",
+                    "labs.step_planner:StepPlannerLab", "labs.preemption:PreemptionLab", "labs.sampler:SamplerLab"),
 }
 
 

@@ -42,6 +42,10 @@ HUGE_MAX_NEW_TOKENS = 100_000
 FORWARD_LIMIT = 80
 #: Concurrent /ask requests held while /health is probed.
 HELD_REQUESTS = 2
+#: While the first request's forward pass is held, how long the check gives the second request to reach
+#: the model too (seconds). With a lock it never does, so a correct answer always passes; without one it
+#: arrives within milliseconds (a thread start), so only a machine stalled this long would miss it.
+LOCK_PROBE_S = 3.0
 
 # ---- lesson 2, exercise 1: deployment ----------------------------------------------------------
 #: The limits the exercise asks for (TGI launcher flags).

@@ -31,11 +31,14 @@ class GenerationGoals(Exercise):
 
     names: ClassVar[tuple[str, ...]] = ("deterministic", "varied", "short")
     hints: ClassVar[dict[str, str]] = {
-        "en": ("Greedy decoding (do_sample=False, no temperature) always picks the most likely token. Setting "
-               "temperature, top_k or top_p turns sampling on; a fixed seed makes a sample repeat, so leave it "
-               "out when you want variety. max_new_tokens caps the length."),
-        "zh": ("贪心解码（do_sample=False，不设 temperature）总是选概率最高的词元。设置 temperature、top_k 或 "
-               "top_p 会开启采样；固定的 seed 会让采样结果重复，想要多样性就不要设 seed。max_new_tokens 限制长度。"),
+        "en": ("For each goal, ask what decides the next token. If the model always takes its most likely "
+               "token, can two runs differ? If it draws from a distribution, what would make two draws "
+               "identical (and should `varied` carry that)? For `short`, which setting bounds the work itself "
+               "rather than the text after the fact? Try each dict twice with chat() before checking."),
+        "zh": ("针对每个目标，先想清楚下一个词元由什么决定。"
+               "如果模型总是取概率最高的词元，两次运行会不同吗？如果它从一个"
+               "分布中抽样，什么会让两次抽样完全相同（`varied` 应该带上它吗）？对于 `short`，哪个设置限制的是生成本身，"
+               "而不是事后截断文本？检查之前，先用 chat() 把每个 dict 各试两次。"),
     }
     solution_code: ClassVar[str] = SOLUTION
 

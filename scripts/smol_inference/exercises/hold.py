@@ -73,6 +73,11 @@ class ModelHold:
         """True as soon as a forward pass waits for a permit (the model is idle and held)."""
         return self._poll(lambda: self.waiting > self._granted, timeout_s)
 
+    def wait_overlap(self, timeout_s: float) -> bool:
+        """True as soon as two forward passes wait at once: two callers are inside the model together
+        (with a lock around the model the second never gets here, and this returns False at timeout_s)."""
+        return self._poll(lambda: self.waiting >= 2, timeout_s)
+
     def step(self, timeout_s: float = WAIT_S) -> bool:
         """Let one forward pass through; True once the next one waits (False: none came in time)."""
         with self._lock:

@@ -41,15 +41,18 @@ class Tuning(Exercise):
 
     names: ClassVar[tuple[str, ...]] = ("tuned_flags", "prediction")
     hints: ClassVar[dict[str, str]] = {
-        "en": ("Pick a budget that the load actually hits: with 8 concurrent requests, max_batch_size=1 forces them "
-               "to take turns, so most wait for whole generations before their first token; a max_batch_size "
-               "above 8 changes nothing measurable. TTFT is read from the server's histograms (queue + prefill); "
-               "throughput and inter-token latency from the clients, which share this notebook's Python "
-               "process with the servers. Measure both replicas yourself with run_bench_async before you predict."),
-        "zh": ("选一个负载真正会触及的预算：8 个并发请求时，max_batch_size=1 迫使它们轮流执行，大多数请求要等前面的生成"
-               "全部结束才拿到首个词元；而大于 8 的 max_batch_size 不会带来可测量的变化。首词元延迟取自服务器的直方图"
-               "（排队加预填充）；吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook 的 Python 进程。"
-               "预测之前，先用 run_bench_async 亲自测量两个副本。"),
+        "en": ("Start from the load: how many requests are in flight at once, and which budget flag would they "
+               "actually hit? A limit above what the load reaches changes nothing measurable. If a flag makes "
+               "requests take turns, what happens to the time before each one's first token, and to the tokens "
+               "per second the clients see? TTFT is read from the server's histograms (queue + prefill); "
+               "throughput and inter-token latency from the clients, which share this notebook's Python process "
+               "with the servers. Measure both replicas yourself with run_bench_async before you predict."),
+        "zh": ("从负载出发："
+               "同时有多少个请求在处理？它们真正会触及哪个预算参数？高于负载所能达到的上限不会带来可测量的变化。"
+               "如果某个参数让请求轮流执行，每个请求拿到首个词元之前的时间会怎样？客户端看到的每秒词元数又会怎样？"
+               "首词元延迟取自服务器的直方图（排队加预填充）；"
+               "吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook "
+               "的 Python 进程。预测之前，先用 run_bench_async 亲自测量两个副本。"),
     }
     solution_code: ClassVar[str] = SOLUTION
 

@@ -5,7 +5,8 @@ The learner writes `make_app(generator)`: a FastAPI app with `GET /health` and `
 port and talks HTTP to it: `/health` answers; bad bodies (empty or missing question, max_new_tokens
 0 or huge) get 422; a valid question gets an answer; and while generations are in flight -- held at
 the model's forward pass, so nothing depends on timing -- `/health` still answers, which it cannot
-when the model runs on the event loop. inference_pipeline.md, "A simple web server".
+when the model runs on the event loop, and the second request never reaches the model while the
+first one's pass is held (a lock around the model). inference_pipeline.md, "A simple web server".
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
-from .config import FORWARD_LIMIT, HEALTH_PROBE_S, HELD_REQUESTS, HTTP_TIMEOUT_S, HUGE_MAX_NEW_TOKENS, WAIT_S
+from .config import (FORWARD_LIMIT, HEALTH_PROBE_S, HELD_REQUESTS, HTTP_TIMEOUT_S, HUGE_MAX_NEW_TOKENS, LOCK_PROBE_S,
+                     WAIT_S)
 from .core import Exercise, json_body
 from .hold import ModelHold
 
@@ -71,15 +73,13 @@ class WebServer(Exercise):
 
     names: ClassVar[tuple[str, ...]] = ("make_app",)
     hints: ClassVar[dict[str, str]] = {
-        "en": ("Validate the body with a pydantic model: Field(min_length=1) for the question and "
-               "Field(32, ge=1, le=64) for max_new_tokens; FastAPI answers 422 by itself. The model call blocks "
-               "for seconds: run it with `await anyio.to_thread.run_sync(...)` (or make the endpoint a plain "
-               "`def`) so the event loop keeps answering /health, and guard the shared model with an "
-               "asyncio.Lock."),
-        "zh": ("用 pydantic 模型校验请求体：question 用 Field(min_length=1)，max_new_tokens 用 "
-               "Field(32, ge=1, le=64)；FastAPI 会自动返回 422。模型调用会阻塞数秒：用 "
-               "`await anyio.to_thread.run_sync(...)` 运行它（或把端点写成普通的 `def`），让事件循环继续响应 "
-               "/health，并用 asyncio.Lock 保护共享的模型。"),
+        "en": ("Three questions. Which bodies should never reach the model, and can pydantic refuse them for you "
+               "(what is the largest reply you are willing to generate)? The model call blocks for seconds: "
+               "where must it run so that the event loop still answers /health? Two requests arrive at once "
+               "and there is one model: what makes the second wait for the first?"),
+        "zh": ("三个问题。哪些请求体绝不应到达模型？pydantic 能否替你拒绝它们（你愿意生成的回复最长是多少）？"
+               "模型调用会阻塞数秒：它必须在哪里运行，事件循环才能继续响应 /health？两个请求同时到来而模型只有一个："
+               "什么能让第二个等第一个完成？"),
     }
     solution_code: ClassVar[str] = SOLUTION
 
@@ -135,6 +135,7 @@ class WebServer(Exercise):
                 probe = http.get("/health", timeout=HEALTH_PROBE_S).status_code if reached else None
             except httpx.TimeoutException:
                 probe = None
+            overlapped = reached and hold.wait_overlap(LOCK_PROBE_S)
             hold.open()
             for worker in workers:
                 worker.join(HTTP_TIMEOUT_S)
@@ -146,6 +147,13 @@ class WebServer(Exercise):
                     "the endpoint a plain def",
                     f"生成进行时，GET /health 在 {HEALTH_PROBE_S:.0f} 秒内没有响应：模型调用阻塞了事件循环；"
                     "请在工作线程中运行（anyio.to_thread.run_sync），或把端点写成普通的 def")
+        self.expect(not overlapped,
+                    "two /ask requests ran the model's forward passes at the same time: the pipeline and its "
+                    "model are shared, so one generation must finish before the next starts; guard the model "
+                    "call with a lock that every request goes through",
+                    "两个 /ask 请求同时执行了模型的前向计算："
+                    "pipeline 和模型是共享的，一次生成必须结束后下一次才能开始；"
+                    "请用一把所有请求都要经过的锁保护模型调用")
         self.expect(statuses == [200] * HELD_REQUESTS,
                     f"concurrent POST /ask answered {statuses}: every request should get 200",
                     f"并发的 POST /ask 返回 {statuses}：每个请求都应得到 200")

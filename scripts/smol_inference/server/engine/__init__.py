@@ -3,7 +3,8 @@
 queue.py (waiting requests) -> scheduler.py (decode tokens + prompt chunks per step) -> block_manager.py
 and block_pool.py (paged KV cache, prefix caching) -> model_runner.py + attention.py (one packed
 forward, paged attention) -> ../sampling/ (next tokens) -> detokenizer.py (text) -> engine.py (the
-model thread tying them together). sequence.py holds a request's parameters and state.
+model thread tying them together). sequence.py holds a request's parameters and state; seams.py the
+four parts a learner or an experiment may replace (allocator, prefix keys, step planner, victim).
 text_generation_inference.md, "Inside the server".
 """
 
@@ -12,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from .config import EngineConfig
+from .seams import EngineSeams
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo
 
-__all__ = ["Engine", "EngineConfig", "SamplingParams", "Sequence", "StoppingParams", "TokenInfo"]
+__all__ = ["Engine", "EngineConfig", "EngineSeams", "SamplingParams", "Sequence", "StoppingParams", "TokenInfo"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: the settings and a request's shape must not import torch

@@ -11,16 +11,39 @@ are needed to choose the first new token (vLLM does the same). Follows nano-vllm
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .block_pool import BlockPool, block_hash
+from .seams import PrefixKeys
 from .sequence import Sequence
+
+
+class ChainedKeys:
+    """The engine's prefix keys (seams.PrefixKeys): a block's key hashes its tokens and its parent's key."""
+
+    def key(self, parent: int | None, tokens: tuple[int, ...]) -> int:
+        return block_hash(parent, tokens)
+
+    def longest_prefix(self, tokens: list[int], block_size: int,
+                       lookup: Callable[[int, tuple[int, ...]], int | None]) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for i in range(len(tokens) // block_size):
+            chunk = tuple(tokens[i * block_size:(i + 1) * block_size])
+            key = self.key(found[-1][1] if found else None, chunk)
+            block_id = lookup(key, chunk)
+            if block_id is None:
+                break
+            found.append((block_id, key))
+        return found
 
 
 class BlockManager:
     """Gives sequences blocks from one `BlockPool` and takes them back."""
 
-    def __init__(self, pool: BlockPool) -> None:
+    def __init__(self, pool: BlockPool, keys: PrefixKeys | None = None) -> None:
         self.pool = pool
         self.block_size = pool.block_size
+        self.keys: PrefixKeys = keys or ChainedKeys()
 
     def blocks_for(self, num_tokens: int) -> int:
         """Blocks needed to hold `num_tokens` tokens."""
@@ -28,18 +51,8 @@ class BlockManager:
 
     def _match(self, tokens: list[int]) -> tuple[list[int], list[int]]:
         """The longest cached prefix of full blocks of tokens[:-1]: (block ids, their keys)."""
-        hits: list[int] = []
-        keys: list[int] = []
-        bs = self.block_size
-        for i in range((len(tokens) - 1) // bs):
-            chunk = tuple(tokens[i * bs:(i + 1) * bs])
-            key = block_hash(keys[-1] if keys else None, chunk)
-            block_id = self.pool.lookup(key, chunk)
-            if block_id is None:
-                break
-            hits.append(block_id)
-            keys.append(key)
-        return hits, keys
+        found = self.keys.longest_prefix(list(tokens[:-1]), self.block_size, self.pool.lookup)
+        return [block_id for block_id, _ in found], [key for _, key in found]
 
     def admit(self, seq: Sequence, use_cache: bool = True) -> bool:
         """Give `seq` blocks for all its current tokens, reusing cached ones; False if they do not fit."""
@@ -47,7 +60,7 @@ class BlockManager:
         caching = use_cache and self.pool.caching
         hits, keys = self._match(tokens) if caching else ([], [])
         needed = self.blocks_for(len(tokens)) - len(hits)
-        revived = sum(1 for b in hits if self.pool.blocks[b].ref_count == 0)   # hits now in the free list
+        revived = sum(1 for b in hits if self.pool.ref_count(b) == 0)   # hits now in the free list
         if needed + revived > self.pool.num_free:
             return False
         for block_id in hits:
@@ -79,7 +92,7 @@ class BlockManager:
         while (len(seq.block_keys) + 1) * bs <= seq.num_computed:
             i = len(seq.block_keys)
             chunk = tuple(seq.token_ids[i * bs:(i + 1) * bs])
-            key = block_hash(seq.block_keys[-1] if seq.block_keys else None, chunk)
+            key = self.keys.key(seq.block_keys[-1] if seq.block_keys else None, chunk)
             self.pool.register(seq.block_table[i], key, chunk)
             seq.block_keys.append(key)
 

@@ -33,6 +33,7 @@ from .kv_cache import KVCache, KVShape
 from .model_runner import ModelRunner, StepOutput
 from .queue import RequestQueue
 from .scheduler import Scheduler
+from .seams import EngineSeams
 from .sequence import SamplingParams, Sequence, StoppingParams, TokenInfo, Work, eos_token_ids
 
 log = logging.getLogger("smol_inference.server")
@@ -43,12 +44,15 @@ FAILED, EXPIRED = GENERATION_FAILED, DEADLINE_EXCEEDED             # the engine'
 class Engine:
     """Owns the model, the KV cache, the queue and the scheduler; `submit` is the only entry point."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: EngineConfig, metrics: Any = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, config: EngineConfig, metrics: Any = None,
+                 seams: EngineSeams | None = None) -> None:
         self.model, self.tokenizer, self.config, self.metrics = model, tokenizer, config, metrics
+        seams = seams or EngineSeams()                      # the replaceable parts (seams.py); None: ours
         bs = config.kv_block_size
         assert config.max_batch_total_tokens is not None, "Engine needs a resolved config (config.resolve(...))"
-        self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching)
-        self.blocks = BlockManager(self.pool)
+        self.pool = BlockPool(config.max_batch_total_tokens // bs, bs, not config.disable_prefix_caching,
+                              seams.allocator)
+        self.blocks = BlockManager(self.pool, seams.prefix_keys)
         dtype = next(model.parameters()).dtype
         # The pool's blocks and the reserved pad and sink blocks (engine/config.py, RESERVED_BLOCKS).
         self.kv = KVCache(KVShape.of(model.config), (self.pool.num_blocks + RESERVED_BLOCKS) * bs, dtype, model.device)
@@ -59,7 +63,7 @@ class Engine:
             packed = pack_linear_weights(model, enable=not config.disable_packed_weights)
             log.info("CPU: %d linear layers use weights packed once for oneDNN", packed)
         self.queue = RequestQueue()
-        self.scheduler = Scheduler(config, self.queue, self.blocks)
+        self.scheduler = Scheduler(config, self.queue, self.blocks, seams.planner, seams.victim)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.special_ids = set(tokenizer.all_special_ids)
         self._stop = threading.Event()

@@ -16,7 +16,8 @@ With chunking off (`--disable-chunked-prefill`, PREFILL_CHUNKING=0) a prompt is 
 TGI's older rule decides when newcomers may interrupt a running batch
 (backends/v3/src/backend.rs): at least `floor(running * --waiting-served-ratio)` of them must fit,
 or the batch must have run `--max-waiting-tokens` steps since the last admission.
-text_generation_inference.md, "Inside the server".
+`Scheduler.plan` makes these decisions and step.py's `Step` carries them out; a replacement planner or
+victim policy plugs in through seams.py. text_generation_inference.md, "Inside the server".
 """
 
 from __future__ import annotations
@@ -26,51 +27,64 @@ import math
 from .block_manager import BlockManager
 from .config import EngineConfig
 from .queue import RequestQueue
+from .seams import SeamError, StepPlanner, VictimPolicy
 from .sequence import Sequence, Work
-
-#: Stand-in for "no batch-size limit" (TGI's --max-batch-size is optional).
-UNLIMITED = 1 << 30
+from .step import Step, youngest
 
 
 class Scheduler:
     """Owns the running list; `schedule()` returns the next step's work."""
 
-    def __init__(self, config: EngineConfig, queue: RequestQueue, blocks: BlockManager) -> None:
+    def __init__(self, config: EngineConfig, queue: RequestQueue, blocks: BlockManager,
+                 planner: StepPlanner | None = None, victim: VictimPolicy | None = None) -> None:
         self.config, self.queue, self.blocks = config, queue, blocks
         self.running: list[Sequence] = []
         self.chunking = not config.disable_chunked_prefill
         self.waiting_steps = 0          # steps since the last admission (TGI's waiting_tokens)
         self.preempted = 0              # preemptions so far (a metric)
         self.failed: list[Sequence] = []  # sequences whose block allocation raised (the engine fails them)
+        self.planner, self.victim = planner, victim or youngest   # seams.py; None: self.plan
+        self.decisions: list[tuple[str, Sequence, int]] = []      # the last step's, in order (step.py `Step.decisions`)
 
     def schedule(self) -> list[Work]:
-        """The next step: [] when nothing can run."""
-        budget = self.config.max_batch_prefill_tokens
-        assert budget is not None  # a resolved config (checked in __init__) sets every limit
-        work: list[Work] = []
-        for seq in list(self.running):
-            if not seq.block_table:                           # preempted earlier in this loop (freed)
-                continue
-            todo = seq.num_uncomputed
-            try:
-                if todo == 1:
-                    if not self._make_room(seq):
-                        continue
-                    work.append(Work(seq, seq.num_computed, 1))
-                elif budget > 0:
-                    length = min(todo, budget) if self.chunking else todo
-                    self.blocks.grow(seq, length)
-                    work.append(Work(seq, seq.num_computed, length))
-                    budget -= length
-            except Exception:  # noqa: BLE001 - an allocation fault fails this sequence only
-                self._fail(seq)
-        work += self._admit(budget, decoding=len(work))
-        return work
+        """The next step: [] when nothing can run. The planner decides, `Step` carries it out."""
+        step = Step(self)
+        (self.planner or self).plan(step)
+        self.waiting_steps = 0 if step.admitted else self.waiting_steps + 1
+        self.decisions = step.decisions
+        return step.work
 
-    def _make_room(self, seq: Sequence) -> bool:
-        """Free blocks for seq's next token by preempting the youngest; False if seq itself was preempted."""
+    def plan(self, step: Step) -> None:
+        """The engine's own planner (seams.StepPlanner): running first, then admission in arrival order."""
+        budget = step.prefill_budget
+        for seq in step.running:
+            if not step.is_running(seq):                      # preempted earlier in this step
+                continue
+            if seq.num_uncomputed == 1:
+                step.decode(seq)
+            elif budget > 0:
+                length = min(seq.num_uncomputed, budget) if self.chunking else seq.num_uncomputed
+                step.prefill(seq, length)
+                budget -= length
+        if not self.chunking and not self._old_rule_allows(budget, step.room, len(step.work)):
+            return
+        for seq in step.waiting:
+            if step.room <= 0 or budget <= 0:
+                break
+            if not self.chunking and len(seq.token_ids) > budget:
+                break
+            if not step.admit(seq):
+                break
+            length = min(seq.num_uncomputed, budget) if self.chunking else seq.num_uncomputed
+            step.prefill(seq, length)
+            budget -= length
+
+    def make_room(self, seq: Sequence) -> bool:
+        """Free blocks for seq's next token by preempting victims; False if seq itself was preempted."""
         while not self.blocks.can_grow(seq, 1):
-            victim = self.running[-1]
+            victim = self.victim(list(self.running), seq)
+            if victim not in self.running:
+                raise SeamError("the victim policy chose a sequence that is not running")
             self.preempt(victim)
             if victim is seq:
                 return False
@@ -85,37 +99,6 @@ class Scheduler:
         self.queue.push_front(seq)
         self.preempted += 1
 
-    def _admit(self, budget: int, decoding: int) -> list[Work]:
-        """Admit waiting requests in FIFO order within `budget` prompt tokens and the free blocks."""
-        cfg = self.config
-        room = (cfg.max_batch_size or UNLIMITED) - len(self.running)
-        if not self.chunking and not self._old_rule_allows(budget, room, decoding):
-            self.waiting_steps += 1
-            return []
-        work: list[Work] = []
-        while room > 0 and budget > 0:
-            seq = self.queue.peek()
-            if seq is None or seq.cancelled.is_set():
-                break
-            if not self.chunking and len(seq.token_ids) > budget:
-                break
-            try:
-                admitted = self.blocks.admit(seq, use_cache=not seq.prefill_details)
-            except Exception:  # noqa: BLE001 - an allocation fault fails this request only
-                self.queue.pop()
-                self.failed.append(seq)
-                continue
-            if not admitted:
-                break
-            self.queue.pop()
-            self.running.append(seq)
-            length = min(seq.num_uncomputed, budget) if self.chunking else seq.num_uncomputed
-            work.append(Work(seq, seq.num_computed, length))
-            budget -= length
-            room -= 1
-        self.waiting_steps = 0 if work else self.waiting_steps + 1
-        return work
-
     def _old_rule_allows(self, budget: int, room: int, decoding: int) -> bool:
         """TGI's pre-chunking rule: is it worth pausing `decoding` sequences for a prefill now?"""
         if not decoding or self.waiting_steps >= self.config.max_waiting_tokens:
@@ -129,7 +112,7 @@ class Scheduler:
             fitting += 1
         return fitting >= needed
 
-    def _fail(self, seq: Sequence) -> None:
+    def fail(self, seq: Sequence) -> None:
         self.finish(seq)
         self.failed.append(seq)
 
