@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 from server_helpers import SlowNoEosModel  # re-exported for the server tests; after the path above
 
 # Fixtures that live beside their helpers in support/: `course` (the check_course tests), `llama` (llama.cpp).
-pytest_plugins = ["check_course_helpers", "llamacpp_helpers"]
+pytest_plugins = ["check_course_helpers", "gateway_fixtures", "llamacpp_helpers"]
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO.parent / "shared" / "reference" / "tgi-openapi.json"
