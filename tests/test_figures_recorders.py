@@ -88,6 +88,13 @@ def test_router_recorder_reads_the_documented_schema(tmp_path: Path) -> None:
     data = run_recorder("router_hit_ratio", tmp_path, "--source", str(source))
     assert data["source_command"] == "python benchmarks/bench_gateway.py"
     assert [p["hit_ratio"] for p in data["policies"].values()] == [0.2, 0.3, 0.9]
+    listed = [{"policy": n, "router": "gateway", "prefix_cache_hit_ratio": p["hit_ratio"], "median_ttft_s": 0.1,
+               "runs": [{"prefix_cache_hit_ratio": p["hit_ratio"]}]} for n, p in policies.items()]
+    listed.append({"policy": "client_picker", "router": "client-side picker", "prefix_cache_hit_ratio": 0.5})
+    source.write_text(json.dumps({"policies": listed, "command": "python benchmarks/bench_gateway_policies.py"}))
+    data = run_recorder("router_hit_ratio", tmp_path, "--source", str(source))           # the list form
+    assert list(data["policies"]) == list(config.ROUTER_POLICIES)                        # no client-side picker
+    assert data["policies"]["cache_aware"]["runs_hit_ratio"] == [0.9]
     policies["cache_aware"]["hit_ratio"] = 90                         # a percentage where a ratio belongs
     source.write_text(json.dumps({"policies": policies, "command": "x"}))
     with pytest.raises(SystemExit, match="not in \\[0, 1\\]"):

@@ -66,9 +66,13 @@ BANDWIDTH_DECODE_REPEATS = 3
 BANDWIDTH_PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
 ROUTER_POLICIES = ("round_robin", "power_of_two", "cache_aware")
+ROUTER_SOURCE_META = ("benchmark", "recorded_at", "machine", "sglang_router", "model_id", "replicas", "concurrency",
+                      "runs", "workload")
 
 # ---- drawing ------------------------------------------------------------------------------------
 DPI = 110
+ROW_MARGIN = 0.5                                     # block table: space above the first row
+LEGEND_ROOM = 1.0                                    # ... and below the last, where the legend goes
 WIDE = (8.0, 4.2)
 TALL = (8.0, 5.2)
 PREFILL_COLOUR = "#d95f02"

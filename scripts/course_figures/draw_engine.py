@@ -57,7 +57,7 @@ def block_table(data: dict[str, Any]) -> Figure:
               for name, r in requests.items()]
     ax.set_yticks(range(len(requests)), labels)
     ax.set_xticks(range(max(len(r["block_table"]) for r in requests.values()) + 1))
-    ax.invert_yaxis()
+    ax.set_ylim(len(requests) - 1 + config.LEGEND_ROOM, -config.ROW_MARGIN)   # inverted, with room for the legend
     ax.set_xlabel(f"logical block (tokens {data['block_size']}*i to {data['block_size']}*i+{data['block_size'] - 1})"
                   "; the number is the pool block")
     ax.set_title(f"Block tables, {data['block_size']}-token blocks: the shared prefix is stored once")

@@ -81,11 +81,16 @@ def router_hit_ratio(data: dict[str, Any]) -> Figure:
     fig = Figure(figsize=config.WIDE)
     ax = fig.subplots()
     names = list(policies)
-    ax.bar(names, [policies[n]["hit_ratio"] * 100 for n in names], color=config.POLICY_COLOURS[:len(names)])
+    ax.bar(names, [policies[n]["hit_ratio"] * 100 for n in names], color=config.POLICY_COLOURS[:len(names)],
+           label="all runs")
+    runs = [(i, r * 100) for i, n in enumerate(names) for r in policies[n].get("runs_hit_ratio", [])]
+    if runs:
+        ax.plot([i for i, _ in runs], [r for _, r in runs], "k.", label="each run")
+    ax.legend(loc="upper left", fontsize="small")
     ax.set_ylabel("prefix-cache hit ratio (%)")
     ax.set_xlabel("routing policy")
     ax.set_ylim(0, 100)
-    ax.set_title("Same shared-prefix traffic, three routing policies")
+    ax.set_title(f"Same shared-prefix traffic through the SGLang Model Gateway, {len(names)} routing policies")
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
