@@ -19,7 +19,7 @@ for _path in (HERE.parents[1] / "scripts", HERE.parent):        # course_figures
 from course_figures import config  # noqa: E402
 from smol_inference.server.config import ServerConfig  # noqa: E402
 from smol_inference.server.engine import Engine, SamplingParams, Sequence, StoppingParams  # noqa: E402
-from smol_inference.server.loading import load  # noqa: E402
+from smol_inference.server.lifecycle.loading import load  # noqa: E402
 
 
 def make_engine(model_id: str, **flags: Any) -> Engine:
@@ -79,7 +79,7 @@ def serve(model: str, log_dir: Path, extra: list[str]) -> Any:
 
     from server_bench.served import Served
     from smol_inference import settings
-    from smol_inference.server.background import free_port
+    from smol_inference.server.lifecycle.background import free_port
 
     port = free_port()
     cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", model, "--hostname",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from matplotlib.colors import to_rgba
 
 from figures_helpers import OPTIONAL, bars, config, draw, records
 
@@ -56,7 +57,8 @@ def test_block_table_plots_each_requests_blocks_and_the_shared_ones() -> None:
     texts = [(round(t.get_position()[1]), t.get_text()) for t in ax.texts]
     for row, req in enumerate(data["requests"].values()):
         assert [text for r, text in texts if r == row] == [str(b) for b in req["block_table"]]
-    shared = [bar for bar in bars(ax) if bar[0].startswith("shared")]
+    shared_colour = to_rgba(config.SHARED_COLOUR)
+    shared = [p for c in ax.containers for p in c.patches if p.get_facecolor() == shared_colour]
     refs = data["ref_counts"]
     expected = sum(refs[str(b)] > 1 for req in data["requests"].values() for b in req["block_table"])
     assert len(shared) == expected > 0

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 for _path in (ROOT / "scripts", ROOT / "benchmarks" / "figures"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
