@@ -28,9 +28,6 @@ def make_engine(model_id: str, **flags: Any) -> Engine:
     `random:smollm2-135m` is a random-weight model of SmolLM2-135M's architecture with the bundled
     tokenizer (smol_inference.build_random_model): real compute, and greedy replies that almost never
     meet an end-of-sequence token, so each request runs to its own max_new_tokens."""
-    import torch
-
-    torch.set_num_threads(config.SERVER_THREADS)
     if model_id.startswith(config.RANDOM_PREFIX):          # random weights of a shipped architecture, in memory
         from smol_inference import build_random_model, settings
         from transformers import AutoTokenizer
@@ -73,7 +70,7 @@ def idle(engine: Engine) -> bool:
     return not engine.running and not len(engine.queue)
 
 
-def serve(model: str, log_dir: Path, extra: list[str]) -> Any:
+def serve(model: str, log_dir: Path, extra: list[str], threads: int = config.SERVER_THREADS) -> Any:
     """`smol-inference serve` on a free loopback port as a subprocess (server_bench.served.Served)."""
     import os
 
@@ -84,5 +81,5 @@ def serve(model: str, log_dir: Path, extra: list[str]) -> Any:
     port = free_port()
     cmd = [sys.executable, "-m", "smol_inference.cli", "serve", "--model-id", model, "--hostname",
            settings.DEFAULT_HOST, "--port", str(port), "--device", "cpu", "--torch-threads",
-           str(config.SERVER_THREADS), *extra]
+           str(threads), *extra]
     return Served(f"course-{port}", cmd, port, dict(os.environ), log_dir, config.SERVER_START_TIMEOUT_S)

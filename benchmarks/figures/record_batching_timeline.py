@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import torch
 from figures_common import chat_ids, config, drive, idle, make_engine, sequence
 from course_figures import records
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=config.TIMELINE_MAX_STEPS)
     parser.add_argument("--out-dir", type=Path, default=None, help="default: text_generation_inference/figures/data")
     args = parser.parse_args(argv)
+    torch.set_num_threads(config.SERVER_THREADS)
     data = record(args.model, args.requests, args.batch_size, args.max_steps)
     path = records.write("batching_timeline", data, args.out_dir, note="step counts are exact (no timing)",
                          argv=None if argv is None else [__file__, *argv])

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import torch
 from figures_common import chat_ids, config, drive, make_engine, sequence
 from course_figures import records
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=config.BLOCK_MAX_STEPS)
     parser.add_argument("--out-dir", type=Path, default=None, help="default: text_generation_inference/figures/data")
     args = parser.parse_args(argv)
+    torch.set_num_threads(config.SERVER_THREADS)
     data = record(args.model, args.block_size, args.max_steps)
     path = records.write("block_table", data, args.out_dir, note="block ids are exact (no timing)",
                          argv=None if argv is None else [__file__, *argv])

@@ -69,7 +69,7 @@ def record(args: argparse.Namespace) -> dict[str, Any]:
             "unchunked": ["--disable-chunked-prefill"]}
     out: dict[str, Any] = {"model": args.model, "decode_tokens": args.decode_tokens,
                            "arrival_token": args.arrival_token, "long_prompt_words": args.long_prompt_words,
-                           "chunk_tokens": args.chunk_tokens, "arms": {}}
+                           "chunk_tokens": args.chunk_tokens, "server_threads": config.SERVER_THREADS, "arms": {}}
     with tempfile.TemporaryDirectory() as logs:
         for arm, flags in arms.items():
             with serve(args.model, Path(logs), flags) as served:

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=config.BANDWIDTH_MODEL)
     parser.add_argument("--dtypes", type=lambda s: s.split(","), default=list(config.BANDWIDTH_DTYPES))
-    parser.add_argument("--threads", type=int, default=config.SERVER_THREADS)
+    parser.add_argument("--threads", type=int, default=config.BANDWIDTH_THREADS)
     parser.add_argument("--copy-mib", type=int, default=config.BANDWIDTH_COPY_MIB)
     parser.add_argument("--repeats", type=int, default=config.BANDWIDTH_REPEATS)
     parser.add_argument("--decode-tokens", type=int, default=config.BANDWIDTH_DECODE_TOKENS)

