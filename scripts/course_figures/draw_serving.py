@@ -66,7 +66,8 @@ def decode_bandwidth(data: dict[str, Any]) -> Figure:
     ax.set_xticks(list(xs), [f"{a['dtype']}\n{a['weight_bytes'] / 2**20:.0f} MiB of weights" for a in arms])
     ax.set_ylabel("decode tokens / s")
     gbs = data["bandwidth"]["read_bytes_per_s"] / 1e9
-    ax.set_title(f"SmolLM2-135M decode at batch 1 ({data['threads']} threads, {gbs:.1f} GB/s read)")
+    threads = f"{data['threads']} thread" + ("s" if data["threads"] != 1 else "")
+    ax.set_title(f"SmolLM2-135M decode at batch 1 ({threads}, {gbs:.1f} GB/s read)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
