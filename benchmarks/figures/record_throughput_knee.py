@@ -21,8 +21,8 @@ from figures_common import config, serve
 from course_figures import records
 from smol_inference.bench import BenchConfig, format_table, run_bench
 
-KEPT = ("concurrency", "requests", "completed", "failed", "duration_s", "output_tokens", "output_tokens_per_s",
-        "requests_per_s", "ttft_s", "itl_s", "e2e_s", "finish_reasons")
+KEPT = ("concurrency", "requests", "completed", "failed", "errors", "duration_s", "output_tokens",
+        "output_tokens_per_s", "requests_per_s", "ttft_s", "itl_s", "e2e_s", "finish_reasons")
 
 
 def record(args: argparse.Namespace) -> dict[str, Any]:

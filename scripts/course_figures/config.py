@@ -51,7 +51,7 @@ STALL_CHUNK_TOKENS = 128                             # --max-batch-prefill-token
 STALL_REQUEST_TIMEOUT_S = 600.0
 
 KNEE_API = "openai"                                  # smol_inference.bench --api
-KNEE_CONCURRENCY = (1, 2, 4, 8, 16)
+KNEE_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64)
 KNEE_REQUESTS_PER_CLIENT = 1                         # requests per level = clients x this (at least KNEE_MIN)
 KNEE_MIN_REQUESTS = 4
 KNEE_PROMPT_TOKENS = 32
