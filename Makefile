@@ -30,7 +30,7 @@ REAL_PASS_NOTEBOOKS = $(filter-out %_cn.ipynb notebooks/engine_labs.ipynb,$(wild
 unexport HF_HUB_OFFLINE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup system-deps lint test check lab serve bench clean
+.PHONY: setup system-deps lint test check lab serve bench figures record-figures clean
 
 # Debian tools some tests use: promtool (Prometheus configs), chromium (the chat UI test, driven by
 # Playwright without a browser download). Installed only where missing and we are root with apt-get;
@@ -96,6 +96,23 @@ serve: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# Lesson 2's figures (benchmarks/README.md, "Figures of lesson 2"): `figures` draws every PNG from the data
+# committed in text_generation_inference/figures/data/ (seconds); `record-figures` records that data again
+# (real runs: about 10 minutes on 2 CPU cores), then draws. FIGURES=name1,name2 re-records only those.
+FIGURE_RECORDERS := $(sort $(wildcard benchmarks/figures/record_*.py))
+FIGURES ?=
+figures: setup
+	$(PY) scripts/draw_figures.py
+
+record-figures: setup
+	@set -e; for script in $(FIGURE_RECORDERS); do \
+	  name=$$(basename $$script .py); name=$${name#record_}; \
+	  if [ -n "$(FIGURES)" ] && ! echo ",$(FIGURES)," | grep -q ",$$name,"; then continue; fi; \
+	  if [ $$name = router_hit_ratio ] && [ ! -f benchmarks/results_recorded/gateway_policies.json ]; then \
+	    echo "$$name: skipped, no benchmarks/results_recorded/gateway_policies.json (the gateway benchmark)"; continue; fi; \
+	  echo "== $$script"; $(PY) $$script; done
+	$(PY) scripts/draw_figures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info scripts/*.egg-info .pytest_cache

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .addresses import check_course_addresses, course_settings
 from .config import ROOT
+from .figures import check_figures, check_images
 from .glossary import check_glossary
 from .hashes import content_hash, update_hash, write_notebook
 from .links import check_links, course_files
@@ -30,6 +31,8 @@ def run_checks(root: Path = ROOT) -> Report:
     check_parity(root, report)
     check_links(root, files, report)
     check_repo_paths(root, files, report)
+    check_images(root, files, report)
+    check_figures(root, report)
     check_course_addresses(root, files, report, course_settings())
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         check_notebook(nb, root, report)
