@@ -37,7 +37,8 @@ def make_engine(model_id: str, **flags: Any) -> Engine:
         context = model.config.max_position_embeddings
     else:
         model, tokenizer, context = load(ServerConfig(model_id=model_id, device="cpu", dtype=flags.get("dtype")))
-    return Engine(model, tokenizer, ServerConfig(model_id=model_id, device="cpu", **flags).resolve(context))
+    resolved = ServerConfig(model_id=model_id, device="cpu", **flags).resolve(context)
+    return Engine(model, tokenizer, resolved.engine_config())
 
 
 def chat_ids(engine: Engine, question: str, system: str | None = None) -> list[int]:
