@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .addresses import check_course_addresses, course_settings
+from .citations import check_citations
+from .figures import check_figures
 from .config import ROOT
 from .glossary import check_glossary
 from .hashes import content_hash, update_hash, write_notebook
 from .links import check_links, course_files
 from .notebooks import check_notebook
+from .page_caps import check_page_caps
 from .parity import check_pair, check_parity
 from .paths import en_twin, rel
 from .repo_paths import check_repo_paths
@@ -20,8 +23,8 @@ from .report import Report
 from .secret_scan import check_secrets
 
 DESCRIPTION = ("Course quality gates: bilingual parity, staleness, links, repository paths named in lessons, "
-               "notebook hygiene and exercise layout, secrets, glossary "
-               "(scripts/check_course/__init__.py explains every rule).")
+               "figures, lesson-page caps, code citations of lesson sections, notebook hygiene and exercise "
+               "layout, secrets, glossary (scripts/check_course/__init__.py explains every rule).")
 
 
 def run_checks(root: Path = ROOT) -> Report:
@@ -30,6 +33,9 @@ def run_checks(root: Path = ROOT) -> Report:
     check_parity(root, report)
     check_links(root, files, report)
     check_repo_paths(root, files, report)
+    check_figures(root, files, report)
+    check_page_caps(root, report)
+    check_citations(root, files, report)
     check_course_addresses(root, files, report, course_settings())
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         check_notebook(nb, root, report)
