@@ -14,8 +14,7 @@ The model shapes are read from the models' config.json files (`num_hidden_layers
 `num_key_value_heads`, `head_dim` or `hidden_size / num_attention_heads`): SmolLM2-135M (the course's
 configs/smollm2-135m.json), Llama-3.1-8B and Llama-3.1-70B (meta-llama's config.json on the Hub).
 Hourly prices carry their source and date (`PRICES`): replace them with your own quote.
-Taught in text_generation_inference/memory_and_speed.md, "Paged KV cache and memory sizing" and
-"Cost per million tokens".
+Taught in text_generation_inference/memory_and_speed.md, "KV cache and memory sizing" and "Cost per million tokens".
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ OpenAI (`/v1/chat/completions`, `/v1/completions`, the lesson-1 helpers; OpenAI'
 the middle of a token, and the text is cut before it. The stop is looked for first, so a stop that
 arrives with the last allowed token still reads "stop"; then length, then eos, as TGI.
 A stream must not show text that may turn out to be the start of a stop string: `StopStreamer` holds
-such a tail back until it is known. text_generation_inference.md, "Stop sequences".
+such a tail back until it is known. text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations

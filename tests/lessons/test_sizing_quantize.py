@@ -1,5 +1,5 @@
-"""sizing.py and quantize.py (text_generation_inference.md, "Paged KV cache and memory sizing",
-"Quantization, hands-on"): the formulas are checked against real models and caches, not constants."""
+"""sizing.py and quantize.py (text_generation_inference/memory_and_speed.md,
+"KV cache and memory sizing" and "Quantization, hands-on"): the formulas are checked against real models and caches, not constants."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ tests/lessons/test_lessons.py runs text_generation_inference.md the way CI does 
 starts and stops its own course server). This test runs it again the way a learner with a real TGI
 deployment would: TGI_URL names a server that is already up (the course server the test session
 shares, tests/support/served.py, or the real one when TGI_URL is set for `make test-docker`), so the first
-block must use it and the last block must not stop it. text_generation_inference.md, "The course server".
+block must use it and the last block must not stop it. text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The real-engine path (text_generation_inference.md, "The same deployment with vLLM and SGLang").
+"""The real-engine path (text_generation_inference/serve_and_query.md, "The same deployment with vLLM and SGLang").
 
 With TGI_URL at a vLLM or SGLang server the client still finds the model and its limits, reads the load
 gauges under the engine's own names, and TGI-only calls fail in a way the lesson can test for. Servers

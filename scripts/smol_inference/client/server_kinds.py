@@ -12,7 +12,8 @@ TGI `tgi_queue_size` / `tgi_batch_current_size` (router/src/infer/mod.rs), vLLM
 `vllm:num_requests_waiting` / `vllm:num_requests_running` (docs.vllm.ai, "Production Metrics"), SGLang
 `sglang:num_queue_reqs` / `sglang:num_running_reqs` (docs.sglang.io, "Production Metrics"; needs
 `--enable-metrics`), llama.cpp `llamacpp:requests_deferred` / `llamacpp:requests_processing`
-(tools/server, `--metrics`; its `/v1/models` cards say `owned_by: "llamacpp"`). Taught in text_generation_inference.md, "The same deployment with vLLM and SGLang".
+(tools/server, `--metrics`; its `/v1/models` cards say `owned_by: "llamacpp"`). Taught in
+text_generation_inference/serve_and_query.md, "The same deployment with vLLM and SGLang".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ huggingface_hub's `InferenceClient.text_generation`/`chat_completion`); `/health
 and `/metrics` are plain httpx GETs, since InferenceClient's health_check() does not work on a plain URL.
 On vLLM and SGLang, which have no `/info`, `info()` reads `/v1/models` instead (server_kinds.py). Every call
 maps errors to the typed exceptions of `errors.py` and retries 429/503/no-connection (`retry.py`).
-Taught in text_generation_inference.md, "Consuming the endpoint from Python".
+Taught in text_generation_inference/serve_and_query.md, "The course's client".
 """
 
 from __future__ import annotations

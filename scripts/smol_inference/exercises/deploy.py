@@ -6,7 +6,7 @@ plus 5?" through the chat route with temperature 0 (`reply`). The check talks to
 `/info` reports the three limits, a prompt over `max_input_tokens` gets TGI's 422
 (`{"error": "Input validation error: `inputs` must have less than 200 tokens. ...", "error_type":
 "validation"}`, router/src/validation.rs), and the same greedy chat
-request gives the learner's reply. text_generation_inference.md, "Launcher flags".
+request gives the learner's reply. text_generation_inference/tune_and_measure.md, "Launcher flags".
 """
 
 from __future__ import annotations

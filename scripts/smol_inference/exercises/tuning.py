@@ -6,7 +6,8 @@ The learner picks `tuned_flags` (TGI launcher budget flags such as `max_batch_si
 on one copy of the model -- default flags and the learner's -- runs the same load on both,
 interleaved for TUNE_ROUNDS rounds (each arm keeps its best round, so a slow moment on a busy
 machine hurts neither), and accepts a prediction only when the
-measured ratio moves that way by at least TUNE_MARGIN. text_generation_inference.md, "Tuning".
+measured ratio moves that way by at least TUNE_MARGIN.
+text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ From TGI's router (router/src/server.rs, `impl From<InferError> for (StatusCode,
 and router/src/infer/mod.rs (`InferError` messages); the `error` string starts with TGI's
 prefix for its type ("Input validation error: ...", PREFIX). 401 and 413 are the course server's
 answers for a missing API key and an oversize body; 503 `shutting_down` is its answer while it
-drains after SIGTERM (TGI's router stops accepting connections instead). text_generation_inference.md, "Errors".
+drains after SIGTERM (TGI's router stops accepting connections instead).
+text_generation_inference/serve_and_query.md, "Errors".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ queue.py (waiting requests) -> scheduler.py (decode tokens + prompt chunks per s
 and block_pool.py (paged KV cache, prefix caching) -> model_runner.py + attention.py (one packed
 forward, paged attention) -> ../sampling/ (next tokens) -> detokenizer.py (text) -> engine.py (the
 model thread tying them together). sequence.py holds a request's parameters and state.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from .engine import Engine

@@ -16,7 +16,7 @@ With chunking off (`--disable-chunked-prefill`, PREFILL_CHUNKING=0) a prompt is 
 TGI's older rule decides when newcomers may interrupt a running batch
 (backends/v3/src/backend.rs): at least `floor(running * --waiting-served-ratio)` of them must fit,
 or the batch must have run `--max-waiting-tokens` steps since the last admission.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -1,2 +1,2 @@
 """The course server's lifecycle: the launcher (`smol-inference serve`), the in-process background server,
-model loading and graceful shutdown. text_generation_inference.md, "The course server"."""
+model loading and graceful shutdown. text_generation_inference/serve_and_query.md, "Setup"."""

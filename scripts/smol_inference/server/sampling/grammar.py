@@ -18,7 +18,7 @@ Shapes and contract (INTERFACES.md): `apply_grammar(scores [B, V], states)` sets
 logits of every row that has a state to -inf, in place; after sampling, `state.accept(token_id)`.
 A terminated grammar (or one in an error state) allows only the end-of-sequence token. Compiled
 grammars are cached per tokenizer by (type, value) in a bounded LRU; each request gets a copy of the
-cached matcher, dropped with its Sequence. text_generation_inference.md,
+cached matcher, dropped with its Sequence. text_generation_inference/structured_output.md,
 "Structured output and tool calling".
 """
 

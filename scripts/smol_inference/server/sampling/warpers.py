@@ -6,7 +6,7 @@ penalty and a positive one divided), frequency penalty (score - penalty x count;
 only, as OpenAI and vLLM do, where TGI counts the prompt too), then the warpers for sampled rows:
 temperature, top-k, top-p (nucleus, arXiv:1904.09751) and typical-p (arXiv:2202.00666). A row a
 processor does not concern is never touched, so its result cannot depend on its batch companions.
-text_generation_inference.md, "Sampling".
+text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations
