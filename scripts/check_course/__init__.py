@@ -89,7 +89,7 @@ from __future__ import annotations
 from .addresses import check_course_addresses, course_settings
 from .cli import main, run_checks, strip_notebook
 from .code_compare import first_difference, normalise_code, strip_hash_comment
-from .config import HEADER_RE, KERNELSPEC, ROOT, ZH_SUFFIX
+from .config import HEADER_RE, KERNELSPEC, PAGE_MAX_PYTHON_BLOCKS, PAGE_MAX_WORDS, ROOT, ZH_SUFFIX
 from .documents import (CodeBlock, Doc, anchor_targets, cell_source, github_slug, headings_and_anchors, load_doc,
                         parse_markdown)
 from .glossary import check_glossary, load_glossary
@@ -103,10 +103,12 @@ from .report import Report
 from .secret_scan import check_secrets
 
 __all__ = [
-    "HEADER_RE", "KERNELSPEC", "ROOT", "ZH_SUFFIX", "CodeBlock", "Doc", "Report", "anchor_targets", "cell_source",
+    "HEADER_RE", "KERNELSPEC", "PAGE_MAX_PYTHON_BLOCKS", "PAGE_MAX_WORDS", "ROOT", "ZH_SUFFIX",
+    "CodeBlock", "Doc", "Report", "anchor_targets", "cell_source",
     "check_course_addresses", "check_glossary", "check_heading_anchors", "check_links", "check_notebook",
     "check_pair", "check_parity", "check_secrets", "content_hash", "course_files", "course_settings", "en_twin",
-    "english_sources", "entry_pages", "exercise_sections", "lesson_documents", "lesson_pages", "linked_pages", "first_difference", "github_slug", "header_line",
+    "english_sources", "entry_pages", "exercise_sections", "lesson_documents", "lesson_pages", "linked_pages",
+    "first_difference", "github_slug", "header_line",
     "headings_and_anchors", "is_zh", "link_targets", "load_doc", "load_glossary", "main", "normalise_code",
     "normalised_notebook", "parse_markdown", "read_header", "rel", "run_checks", "strip_hash_comment", "strip_notebook",
     "update_hash",
