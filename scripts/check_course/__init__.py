@@ -17,7 +17,8 @@ Lesson pages.  A lesson's entry page ``X.md`` links its short pages in the folde
 gets every check below. Each English page's words (prose) and Python blocks are printed and held to
 PAGE_MAX_WORDS and PAGE_MAX_PYTHON_BLOCKS (page_caps.py); a Markdown file in the folder that the entry page
 does not link is an error. Figures (figures.py): every image exists and has alt text. Code citations
-(citations.py): a ``.py`` file that cites ``<lesson page>.md, "<section>"`` names a page that has that heading.
+(citations.py): a ``.py`` file that cites ``<lesson page>.md, "<section>"`` names a page that has that
+heading.
 
 Twins.  Every English ``X.md`` in the repository root (the lessons and README.md), every linked lesson page
 and every ``notebooks/X.ipynb`` has a Chinese twin ``X_cn.md`` / ``notebooks/X_cn.ipynb``. A missing English

@@ -52,4 +52,5 @@ PAGE_MAX_PYTHON_BLOCKS = 8
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<target>[^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
 #: A code citation of a lesson section: `text_generation_inference/serve_and_query.md, "Errors"`, possibly
 #: followed by `and "Other"`; a line break (and a comment's `#`) may separate the file from its section.
-CITATION_RE = re.compile(r"(?P<file>[A-Za-z0-9_./-]+\.md)\s*,\s*(?:#\s*)?(?P<sections>\"[^\"\n]+\"(?:\s*(?:,|and)\s*(?:#\s*)?\"[^\"\n]+\")*)")
+CITATION_RE = re.compile(r"(?P<file>[A-Za-z0-9_./-]+\.md)\s*,\s*(?:#\s*)?"
+                         r"(?P<sections>\"[^\"\n]+\"(?:\s*(?:,|and)\s*(?:#\s*)?\"[^\"\n]+\")*)")
