@@ -107,9 +107,9 @@ def generate_static_batch(generator, prompts: Sequence[Messages], *, batch_size:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
     Static batching: each batch runs until its longest member finishes, then the next one starts
-    (text_generation_inference/how_engines_batch.md, "Continuous batching", contrasts it with continuous batching,
-    which transformers' own `model.generate_batch` does). Sorting by length first puts similar prompts together, so less padding is computed. Each row
-    samples with its own generator, so with a seed `texts[i]` is what `chat(prompts[i], seed=...)` says.
+    (text_generation_inference/how_engines_batch.md, "Continuous batching", contrasts it with continuous
+    batching, which transformers' own `model.generate_batch` does). Sorting by length first puts similar
+    prompts together, so less padding is computed. Each row samples with its own generator, so with a seed `texts[i]` is what `chat(prompts[i], seed=...)` says.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")

@@ -1,7 +1,8 @@
 """Lesson 2, exercise 2: change a real server budget and predict its effect; the check measures it.
 
-The learner picks `tuned_flags` (TGI launcher budget flags such as `max_batch_size` or
-`max_batch_prefill_tokens`) and `prediction` ({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" |
+The learner predicts first and measures after; the hint points at the reasoning (which budget the load
+reaches, where waiting shows up) without naming a flag or a direction. The learner picks `tuned_flags`
+(TGI launcher budget flags such as `max_batch_size` or `max_batch_prefill_tokens`) and `prediction` ({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" |
 "down"}; TTFT as the server's histograms give it). The check starts two course-server replicas
 on one copy of the model -- default flags and the learner's -- runs the same load on both,
 interleaved for TUNE_ROUNDS rounds (each arm keeps its best round, so a slow moment on a busy
@@ -42,15 +43,17 @@ class Tuning(Exercise):
 
     names: ClassVar[tuple[str, ...]] = ("tuned_flags", "prediction")
     hints: ClassVar[dict[str, str]] = {
-        "en": ("Pick a budget that the load actually hits: with 8 concurrent requests, max_batch_size=1 forces them "
-               "to take turns, so most wait for whole generations before their first token; a max_batch_size "
-               "above 8 changes nothing measurable. TTFT is read from the server's histograms (queue + prefill); "
-               "throughput and inter-token latency from the clients, which share this notebook's Python "
-               "process with the servers. Measure both replicas yourself with run_bench_async before you predict."),
-        "zh": ("选一个负载真正会触及的预算：8 个并发请求时，max_batch_size=1 迫使它们轮流执行，大多数请求要等前面的生成"
-               "全部结束才拿到首个词元；而大于 8 的 max_batch_size 不会带来可测量的变化。首词元延迟取自服务器的直方图"
-               "（排队加预填充）；吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook 的 Python 进程。"
-               "预测之前，先用 run_bench_async 亲自测量两个副本。"),
+        "en": ("Start from the load, not the flag: 8 requests arrive together. Which of the budgets on "
+               "\"how engines batch\" does that load actually reach, and what does a request do while the budget "
+               "it needs is used up? Decide which of the three figures that waiting shows up in first, and in which "
+               "direction, and write it down; a budget the load never reaches changes nothing measurable. Then "
+               "measure both replicas with run_bench_async and compare. TTFT is read from the server's histograms "
+               "(queue + prefill); throughput and inter-token latency from the clients, which share this "
+               "notebook's Python process with the servers."),
+        "zh": ("从负载出发，而不是从参数出发：8 个请求同时到达。“引擎如何做批处理”一页里的哪项预算是这个负载真正会触及的？"
+               "当请求需要的预算已被用完时，它会怎样？判断这种等待最先体现在三个指标中的哪一个、朝哪个方向变化，并把它写下来；"
+               "负载触及不到的预算不会带来可测量的变化。然后用 run_bench_async 测量两个副本并比较。首词元延迟取自服务器的直方图"
+               "（排队加预填充）；吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook 的 Python 进程。"),
     }
     solution_code: ClassVar[str] = SOLUTION
 
