@@ -16,7 +16,7 @@ Lesson pages.  A lesson's entry page ``X.md`` links its short pages in the folde
 (lesson_pages.py); the checks and the lesson runner find the pages from those links, so every linked page
 gets every check below. Each English page's words (prose) and Python blocks are printed and held to
 PAGE_MAX_WORDS and PAGE_MAX_PYTHON_BLOCKS (page_caps.py); a Markdown file in the folder that the entry page
-does not link is an error. Figures (figures.py): every image exists and has alt text. Code citations
+does not link is an error. Figures (figure_links.py): every image exists and has alt text. Code citations
 (citations.py): a ``.py`` file that cites ``<lesson page>.md, "<section>"`` names a page that has that
 heading.
 

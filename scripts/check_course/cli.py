@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .addresses import check_course_addresses, course_settings
 from .citations import check_citations
-from .figures import check_figures
+from .figure_links import check_figure_links
 from .config import ROOT
 from .glossary import check_glossary
 from .hashes import content_hash, update_hash, write_notebook
@@ -33,7 +33,7 @@ def run_checks(root: Path = ROOT) -> Report:
     check_parity(root, report)
     check_links(root, files, report)
     check_repo_paths(root, files, report)
-    check_figures(root, files, report)
+    check_figure_links(root, files, report)
     check_page_caps(root, report)
     check_citations(root, files, report)
     check_course_addresses(root, files, report, course_settings())

@@ -37,7 +37,7 @@ def link_targets(doc: Doc) -> Iterator[tuple[int, str]]:
             continue
         clean = CODE_SPAN_RE.sub("", line)
         for match in INLINE_LINK_RE.finditer(clean):
-            if not match.group(0).startswith("!"):  # images are figures.py's
+            if not match.group(0).startswith("!"):  # images are figure_links.py's
                 yield line_no, match.group(1)
         for target in HTML_LINK_RE.findall(clean):
             yield line_no, target

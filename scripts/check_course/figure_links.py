@@ -17,7 +17,7 @@ from .paths import rel
 from .report import Report
 
 
-def check_figures(root: Path, files: list[Path], report: Report) -> None:
+def check_figure_links(root: Path, files: list[Path], report: Report) -> None:
     for path in files:
         if path.suffix != ".md":
             continue
