@@ -1,4 +1,4 @@
-"""Batching speed-up: `generate_batch` at batch size 16 vs one prompt at a time, same prompts, same run.
+"""Batching speed-up: `generate_static_batch` at batch size 16 vs one prompt at a time, same prompts, same run.
 
 The model is a random-weight copy of SmolLM2-135M's architecture built locally
 (`smol_inference.build_random_model`): the same compute per token as the real model, no download.
@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from smol_inference import build_random_model, chat, generate_batch, load_generator, settings
+from smol_inference import build_random_model, chat, generate_static_batch, load_generator, settings
 
 TOPICS = ["the sea", "a small robot", "autumn", "trains", "a lighthouse", "bread", "the moon", "rain",
           "a library", "mountains", "bees", "a violin", "snow", "a market", "clocks", "a garden"]
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         generator = load_generator(path, device="cpu", dtype="float32", quiet=True)
     # Warm-up, both shapes: first-call allocations are not measured.
     chat(generator, prompts[0], max_new_tokens=2)
-    generate_batch(generator, prompts, batch_size=args.batch_size, max_new_tokens=2)
+    generate_static_batch(generator, prompts, batch_size=args.batch_size, max_new_tokens=2)
 
     # A-B-A: half the loop, the batch, the other half of the loop, so that a steady drift in machine
     # load (other jobs starting or ending) weighs on both arms alike.
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     loop_s, singles = 0.0, []
     for part in (prompts[:half], None, prompts[half:]):
         if part is None:
-            batch = generate_batch(generator, prompts, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+            batch = generate_static_batch(generator, prompts, batch_size=args.batch_size,
+                                          max_new_tokens=args.max_new_tokens)
             continue
         start = time.perf_counter()
         singles += [chat(generator, p, max_new_tokens=args.max_new_tokens) for p in part]

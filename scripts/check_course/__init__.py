@@ -12,8 +12,16 @@ only it)::
 
 Rules (CONTRIBUTING, also summarised in TERMINOLOGY.md, "Translation rules")
 ----------------------------------------------------------------------------
-Twins.  Every English ``X.md`` in the repository root (the lessons and README.md) and every
-``notebooks/X.ipynb`` has a Chinese twin ``X_cn.md`` / ``notebooks/X_cn.ipynb``. A missing English
+Lesson pages.  A lesson's entry page ``X.md`` links its short pages in the folder ``X/``
+(lesson_pages.py); the checks and the lesson runner find the pages from those links, so every linked page
+gets every check below. Each English page's words (prose) and Python blocks are printed and held to
+PAGE_MAX_WORDS and PAGE_MAX_PYTHON_BLOCKS (page_caps.py); a Markdown file in the folder that the entry page
+does not link is an error. Figures (figure_links.py): every image exists and has alt text. Code citations
+(citations.py): a ``.py`` file that cites ``<lesson page>.md, "<section>"`` names a page that has that
+heading.
+
+Twins.  Every English ``X.md`` in the repository root (the lessons and README.md), every linked lesson page
+and every ``notebooks/X.ipynb`` has a Chinese twin ``X_cn.md`` / ``notebooks/X_cn.ipynb``. A missing English
 file is not an error (lessons are written over time); an English file without its twin is.
 
 Source header and hash.  A Chinese file's first line (a notebook's: the first line of its first
@@ -83,12 +91,13 @@ from __future__ import annotations
 from .addresses import check_course_addresses, course_settings
 from .cli import main, run_checks, strip_notebook
 from .code_compare import first_difference, normalise_code, strip_hash_comment
-from .config import HEADER_RE, KERNELSPEC, ROOT, ZH_SUFFIX
+from .config import HEADER_RE, KERNELSPEC, PAGE_MAX_PYTHON_BLOCKS, PAGE_MAX_WORDS, ROOT, ZH_SUFFIX
 from .documents import (CodeBlock, Doc, anchor_targets, cell_source, github_slug, headings_and_anchors, load_doc,
                         parse_markdown)
 from .glossary import check_glossary, load_glossary
 from .hashes import content_hash, header_line, normalised_notebook, read_header, update_hash, write_notebook
 from .links import check_links, course_files, link_targets
+from .lesson_pages import entry_pages, lesson_documents, lesson_pages, linked_pages
 from .notebooks import check_notebook, exercise_sections
 from .parity import check_heading_anchors, check_pair, check_parity
 from .paths import en_twin, english_sources, is_zh, rel, zh_twin
@@ -96,10 +105,12 @@ from .report import Report
 from .secret_scan import check_secrets
 
 __all__ = [
-    "HEADER_RE", "KERNELSPEC", "ROOT", "ZH_SUFFIX", "CodeBlock", "Doc", "Report", "anchor_targets", "cell_source",
+    "HEADER_RE", "KERNELSPEC", "PAGE_MAX_PYTHON_BLOCKS", "PAGE_MAX_WORDS", "ROOT", "ZH_SUFFIX",
+    "CodeBlock", "Doc", "Report", "anchor_targets", "cell_source",
     "check_course_addresses", "check_glossary", "check_heading_anchors", "check_links", "check_notebook",
     "check_pair", "check_parity", "check_secrets", "content_hash", "course_files", "course_settings", "en_twin",
-    "english_sources", "exercise_sections", "first_difference", "github_slug", "header_line",
+    "english_sources", "entry_pages", "exercise_sections", "lesson_documents", "lesson_pages", "linked_pages",
+    "first_difference", "github_slug", "header_line",
     "headings_and_anchors", "is_zh", "link_targets", "load_doc", "load_glossary", "main", "normalise_code",
     "normalised_notebook", "parse_markdown", "read_header", "rel", "run_checks", "strip_hash_comment", "strip_notebook",
     "update_hash",

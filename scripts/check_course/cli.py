@@ -8,12 +8,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .addresses import check_course_addresses, course_settings
+from .citations import check_citations
+from .figure_links import check_figure_links
 from .config import ROOT
-from .figures import check_figures, check_images
+from .figures import check_figures
 from .glossary import check_glossary
 from .hashes import content_hash, update_hash, write_notebook
 from .links import check_links, course_files
 from .notebooks import check_notebook
+from .page_caps import check_page_caps
 from .parity import check_pair, check_parity
 from .paths import en_twin, rel
 from .repo_paths import check_repo_paths
@@ -21,8 +24,8 @@ from .report import Report
 from .secret_scan import check_secrets
 
 DESCRIPTION = ("Course quality gates: bilingual parity, staleness, links, repository paths named in lessons, "
-               "notebook hygiene and exercise layout, secrets, glossary "
-               "(scripts/check_course/__init__.py explains every rule).")
+               "figures, lesson-page caps, code citations of lesson sections, notebook hygiene and exercise "
+               "layout, secrets, glossary (scripts/check_course/__init__.py explains every rule).")
 
 
 def run_checks(root: Path = ROOT) -> Report:
@@ -31,8 +34,10 @@ def run_checks(root: Path = ROOT) -> Report:
     check_parity(root, report)
     check_links(root, files, report)
     check_repo_paths(root, files, report)
-    check_images(root, files, report)
     check_figures(root, report)
+    check_figure_links(root, files, report)
+    check_page_caps(root, report)
+    check_citations(root, files, report)
     check_course_addresses(root, files, report, course_settings())
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         check_notebook(nb, root, report)

@@ -45,3 +45,12 @@ SECRET_SKIP_SUFFIXES = {".safetensors", ".bin", ".pt", ".png", ".jpg", ".jpeg", 
 SECRET_MAX_BYTES = 5_000_000
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache",
              "build", "dist", ".ipynb_checkpoints"}
+#: Caps on one lesson page (DESIGN.md, "Lessons"): words of prose (code excluded) and Python blocks.
+PAGE_MAX_WORDS = 2500
+PAGE_MAX_PYTHON_BLOCKS = 8
+#: An image: ![alt](target "title").
+IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<target>[^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+#: A code citation of a lesson section: `text_generation_inference/serve_and_query.md, "Errors"`, possibly
+#: followed by `and "Other"`; a line break (and a comment's `#`) may separate the file from its section.
+CITATION_RE = re.compile(r"(?P<file>[A-Za-z0-9_./-]+\.md)\s*,\s*(?:#\s*)?"
+                         r"(?P<sections>\"[^\"\n]+\"(?:\s*(?:,|and)\s*(?:#\s*)?\"[^\"\n]+\")*)")

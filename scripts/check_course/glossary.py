@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import CODE_SPAN_RE
 from .documents import load_doc
-from .paths import is_zh, rel
+from .paths import chinese_files, rel
 from .report import Report
 
 def load_glossary(root: Path) -> list[tuple[str, str, list[str]]]:
@@ -30,9 +30,7 @@ def load_glossary(root: Path) -> list[tuple[str, str, list[str]]]:
 
 def check_glossary(root: Path, report: Report) -> None:
     glossary = load_glossary(root)
-    zh_files = sorted(p for p in root.glob("*.md") if is_zh(p)) + \
-        sorted(p for p in (root / "notebooks").glob("*.ipynb") if is_zh(p))
-    for path in zh_files:
+    for path in chinese_files(root):
         try:
             doc = load_doc(path)
         except (json.JSONDecodeError, UnicodeDecodeError):

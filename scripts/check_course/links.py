@@ -36,9 +36,11 @@ def link_targets(doc: Doc) -> Iterator[tuple[int, str]]:
         if not line.strip():
             continue
         clean = CODE_SPAN_RE.sub("", line)
-        for regex in (INLINE_LINK_RE, HTML_LINK_RE):
-            for target in regex.findall(clean):
-                yield line_no, target
+        for match in INLINE_LINK_RE.finditer(clean):
+            if not match.group(0).startswith("!"):  # images are figure_links.py's
+                yield line_no, match.group(1)
+        for target in HTML_LINK_RE.findall(clean):
+            yield line_no, target
         ref = REF_DEF_RE.match(clean)
         if ref:
             yield line_no, ref[1]

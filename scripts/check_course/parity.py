@@ -9,7 +9,7 @@ from .code_compare import first_difference, normalise_code
 from .config import ANCHOR_ATTR_RE, ANCHOR_HTML_RE, HEADER_RE, HEADING_RE
 from .documents import github_slug, load_doc
 from .hashes import content_hash, read_header
-from .paths import en_twin, english_sources, is_zh, rel, zh_twin
+from .paths import chinese_files, en_twin, english_sources, rel, zh_twin
 from .report import Report
 
 def check_pair(en: Path, zh: Path, root: Path, report: Report) -> str:
@@ -120,8 +120,6 @@ def check_parity(root: Path, report: Report) -> None:
             report.parity[rel(en, root)] = "unreadable"
         if en.suffix == ".md" and en.name != "README.md":
             check_heading_anchors(en, root, report)
-    zh_files = [p for p in root.glob("*.md") if is_zh(p)] + \
-               [p for p in (root / "notebooks").glob("*.ipynb") if is_zh(p)]
-    for zh in sorted(zh_files):
+    for zh in chinese_files(root):
         if not en_twin(zh).exists():
             report.error(rel(zh, root), f"Chinese file without its English source {rel(en_twin(zh), root)}")

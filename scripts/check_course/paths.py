@@ -19,10 +19,21 @@ def en_twin(zh: Path) -> Path:
 
 
 def english_sources(root: Path) -> list[Path]:
-    """Files that need a Chinese twin: Markdown in the root and notebooks/*.ipynb (not TERMINOLOGY)."""
+    """Files that need a Chinese twin: Markdown in the root, the lesson pages that entry pages link
+    (lesson_pages.py), and notebooks/*.ipynb (not TERMINOLOGY)."""
+    from .lesson_pages import lesson_pages  # lesson_pages reads documents, which import this module
+
     mds = [p for p in sorted(root.glob("*.md")) if not is_zh(p) and p.name != "TERMINOLOGY.md"]
     nbs = [p for p in sorted((root / "notebooks").glob("*.ipynb")) if not is_zh(p)]
-    return mds + nbs
+    return mds + lesson_pages(root) + nbs
+
+
+def chinese_files(root: Path) -> list[Path]:
+    """Chinese Markdown in the root and in the lesson-page folders, and Chinese notebooks."""
+    from .lesson_pages import page_folders
+
+    mds = [p for folder in (root, *page_folders(root)) for p in sorted(folder.glob("*.md")) if is_zh(p)]
+    return mds + [p for p in sorted((root / "notebooks").glob("*.ipynb")) if is_zh(p)]
 
 
 def rel(path: Path, root: Path) -> str:

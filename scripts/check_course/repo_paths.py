@@ -48,7 +48,10 @@ def exists(path: str, known: set[str]) -> bool:
 def check_repo_paths(root: Path, files: list[Path], report: Report) -> None:
     """Every repository path a lesson names is a file or folder of the course (git's view, as links.py)."""
     known = {rel(f, root) for f in files}
-    for lesson in sorted(root.glob("*.md")):
+    from .lesson_pages import page_folders
+
+    pages = [page for folder in page_folders(root) for page in sorted(folder.glob("*.md"))]
+    for lesson in sorted(root.glob("*.md")) + pages:
         if lesson.name == "TERMINOLOGY.md":  # the glossary writes placeholders (notebooks/X.ipynb)
             continue
         for line_no, path in repo_paths(lesson.read_text(encoding="utf-8")):

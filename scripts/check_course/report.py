@@ -11,6 +11,7 @@ class Report:
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     parity: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, tuple[int, int]] = field(default_factory=dict)  # lesson page -> (words, python blocks)
 
     def error(self, file: str, message: str) -> None:
         self.errors.append((file, message))
@@ -28,6 +29,10 @@ class Report:
             lines.append(f"  {en:<48} {status}")
         if not self.parity:
             lines.append("  (none yet)")
+        if self.pages:
+            lines += ["", "Lesson pages (words, python blocks):"]
+            lines += [f"  {page:<48} {words:>5} words {blocks:>2} python blocks"
+                      for page, (words, blocks) in self.pages.items()]
         for title, entries in (("Errors", self.errors), ("Warnings", self.warnings)):
             if entries:
                 lines += ["", f"{title} ({len(entries)}):"]

@@ -20,7 +20,8 @@ _LAZY = {
     "load_generator": "pipeline",
     "chat": "pipeline",
     "stream_chat": "pipeline",
-    "generate_batch": "pipeline",
+    "generate_static_batch": "pipeline",
+    "generate_batch": "pipeline",  # deprecated alias of generate_static_batch
     "PRESETS": "pipeline",
     "TGIClient": "client",
     "AsyncTGIClient": "client",

@@ -3,7 +3,7 @@
 It speaks the OpenAI chat completions API (`POST /v1/chat/completions` with `stream: true`), which
 TGI (since 1.4), vLLM, SGLang and the course server all serve, so one UI fits every engine of
 lesson 2 (TGI docs, "Consuming TGI": `OpenAI(base_url=URL + "/v1")`).
-Tokens are shown as they arrive. text_generation_inference.md, "A chat UI in the browser".
+Tokens are shown as they arrive. text_generation_inference/serve_and_query.md, "A chat UI in the browser".
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 transformers has no grammar support of its own; its `generate()` takes `logits_processor=`, and this
 one drives the same llguidance grammar states as the course server (grammar.py): before
 each step it advances every row's state past the token chosen last, then sets the logits of the
-tokens the grammar forbids to -inf. inference_pipeline.md, "Constrained output"; the server side is
-text_generation_inference.md, "Structured output and tool calling".
+tokens the grammar forbids to -inf.
+inference_pipeline.md, "Generation parameters" (constrained output); the server side is
+text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 - `RowSampler` draws each row's next token with that row's own `torch.Generator`, after the usual
   warpers (transformers' `TemperatureLogitsWarper`, `TopKLogitsWarper`, `TopPLogitsWarper`), and
   hands `generate` a one-hot score so its greedy step takes that token. A seeded row's text so
-  never depends on the other rows of its batch: `generate_batch(..., seed=42).texts[i]` equals
+  never depends on the other rows of its batch: `generate_static_batch(..., seed=42).texts[i]` equals
   `chat(prompts[i], seed=42).text`, as the course server promises per request (its sampler keeps
   one generator per sequence). With one global RNG (`torch.manual_seed` + `do_sample=True`) the
   rows would share one stream of random numbers and each row's draws would depend on its batch.

@@ -20,7 +20,7 @@ A terminated grammar (or one in an error state) allows only the end-of-sequence 
 grammars are cached per tokenizer by (type, value) in a bounded LRU; each request gets a copy of the
 cached matcher, dropped with its request. Used by the course server's sampler (server/sampling/) and by
 lesson 1's transformers logits processor (constrained.py), so it lives below both.
-text_generation_inference.md, "Structured output and tool calling".
+text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

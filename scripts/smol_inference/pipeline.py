@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "chat",
     "check_prompt",
     "generate_batch",
+    "generate_static_batch",
     "load_generator",
     "make_params",
     "pick_device",
@@ -104,13 +106,16 @@ def chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset |
     return decode(generator, inputs, output, chosen, clock.ttft(), time.perf_counter() - clock.start)[0]
 
 
-def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8,
-                   sort_by_length: bool = True, preset: str | Preset | GenerationParams | None = None,
-                   **params: Any) -> BatchResult:
+def generate_static_batch(generator: TextGenerator, prompts: Sequence[Messages], *, batch_size: int = 8,
+                          sort_by_length: bool = True, preset: str | Preset | GenerationParams | None = None,
+                          **params: Any) -> BatchResult:
     """Replies to many prompts, `batch_size` at a time, returned in prompt order (section "Batching").
 
-    Sorting by length first puts similar prompts together, so less padding is computed. Each row
-    samples with its own generator, so with a seed `texts[i]` is what `chat(prompts[i], seed=...)` says.
+    Static batching: each batch runs until its longest member finishes, then the next one starts
+    (text_generation_inference/how_engines_batch.md, "Continuous batching", contrasts it with continuous
+    batching, which transformers' own `model.generate_batch` does). Sorting by length first puts similar
+    prompts together, so less padding is computed. Each row samples with its own generator, so with a
+    seed `texts[i]` is what `chat(prompts[i], seed=...)` says.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -189,6 +194,19 @@ class ChatStream:
         """Wait for the generation thread; True when it has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+
+
+#: The message of the deprecated name, so that callers and tests read the same words.
+GENERATE_BATCH_DEPRECATION = ("smol_inference.generate_batch is deprecated: it is static batching, while "
+                              "transformers' own `generate_batch` is continuous batching; call "
+                              "generate_static_batch instead")
+
+
+def generate_batch(generator: TextGenerator, prompts: Sequence[Messages], **kwargs: Any) -> BatchResult:
+    """Deprecated alias of `generate_static_batch`, kept so older notebooks run; it warns and says so."""
+    warnings.warn(GENERATE_BATCH_DEPRECATION, DeprecationWarning, stacklevel=2)
+    return generate_static_batch(generator, prompts, **kwargs)
 
 
 def stream_chat(generator: TextGenerator, messages: Messages, *, preset: str | Preset | GenerationParams | None = None,

@@ -8,7 +8,7 @@ Weight-only quantization suits decoding, which is limited by reading weights, no
 `stored_bytes(model)` counts what the state dict takes when saved, so both layouts are compared fairly.
 Production code uses kernels that multiply int8 directly (torchao, bitsandbytes, llama.cpp's GGUF
 formats, TGI's `--quantize eetq`); this module shows the idea and its effect on size and answers.
-Taught in text_generation_inference.md, "Quantization, hands-on".
+Taught in text_generation_inference/memory_and_speed.md, "Quantization, hands-on".
 """
 
 from __future__ import annotations

@@ -7,11 +7,14 @@ pool; docs.vllm.ai, "Engine Arguments"):
     weights = parameters x bytes per weight
     KV bytes per token = 2 (K and V) x layers x KV heads x head dimension x bytes per KV value
     KV for a batch = KV bytes per token x batch x context
+    decode tokens/s of one stream <= memory bandwidth / bytes read per step (the weights)
+    cost per million tokens = hourly price / (tokens per second x 3600) x 1,000,000
 
 The model shapes are read from the models' config.json files (`num_hidden_layers`,
 `num_key_value_heads`, `head_dim` or `hidden_size / num_attention_heads`): SmolLM2-135M (the course's
 configs/smollm2-135m.json), Llama-3.1-8B and Llama-3.1-70B (meta-llama's config.json on the Hub).
-Taught in text_generation_inference.md, "Paged KV cache and memory sizing".
+Hourly prices carry their source and date (`PRICES`): replace them with your own quote.
+Taught in text_generation_inference/memory_and_speed.md, "KV cache and memory sizing" and "Cost per million tokens".
 """
 
 from __future__ import annotations
@@ -165,3 +168,51 @@ def format_fit(fit: Fit) -> str:
     return (f"{fit.shape.name:14s} weights {fit.weights / GIB:7.2f} GiB | KV/token {fit.kv_per_token / 1024:6.1f} KiB"
             f" | KV {fit.batch}x{fit.context} {fit.kv_needed / GIB:7.2f} GiB | total {fit.total / GIB:7.2f} GiB"
             f" of {fit.budget / GIB:6.1f} -> {verdict}; pool {fit.pool_tokens:,} tokens = {fit.max_batch} sequences")
+
+
+SECONDS_PER_HOUR = 3600
+TOKENS_PER_MILLION = 1_000_000
+
+
+def decode_bound_tokens_per_s(bytes_per_step: float, bandwidth_bytes_per_s: float) -> float:
+    """The most tokens/s one stream can decode when every step reads `bytes_per_step` (the weights) once.
+
+    A decode step of batch 1 multiplies one row by every weight, so it is bound by reading them from memory
+    (memory_and_speed.md, "Decode is bandwidth-bound"); a batch of B shares the read, up to B times this.
+    """
+    if bytes_per_step <= 0 or bandwidth_bytes_per_s <= 0:
+        raise ValueError(f"need positive bytes and bandwidth, got {bytes_per_step}, {bandwidth_bytes_per_s}")
+    return bandwidth_bytes_per_s / bytes_per_step
+
+
+def cost_per_million_tokens(tokens_per_s: float, usd_per_hour: float) -> float:
+    """US dollars per million generated tokens for a server that sustains `tokens_per_s` at `usd_per_hour`."""
+    if tokens_per_s <= 0 or usd_per_hour <= 0:
+        raise ValueError(f"need positive tokens/s and price, got {tokens_per_s}, {usd_per_hour}")
+    return usd_per_hour / (tokens_per_s * SECONDS_PER_HOUR) * TOKENS_PER_MILLION
+
+
+@dataclass(frozen=True)
+class HourlyPrice:
+    """An on-demand price with where and when it was read: prices move, so a figure without a date misleads."""
+
+    machine: str
+    usd_per_hour: float
+    source: str
+    as_of: str  # year-month the source states
+
+    def __post_init__(self) -> None:
+        if not self.usd_per_hour > 0 or not self.source or not self.as_of:
+            raise ValueError(f"a price needs a positive value, a source and a date: {self!r}")
+
+
+_EC2_2026 = ("factualminds.com, \"Amazon EC2 On-Demand Pricing: Instance Families, Regional Multipliers, and the "
+             "Graviton Crossover (2026)\", us-east-1 Linux")
+#: Dated public prices the lesson computes with (on demand, per machine-hour).
+PRICES: dict[str, HourlyPrice] = {
+    "cpu-2vcpu": HourlyPrice("AWS m7g.large, 2 vCPU, 8 GiB", 0.0816, _EC2_2026, "2026-06"),
+    "a10g": HourlyPrice("AWS g5.xlarge, 1 x NVIDIA A10G 24 GB", 1.006, _EC2_2026, "2026-06"),
+    "h100": HourlyPrice("1 x NVIDIA H100 SXM 80 GB, specialty cloud, low end of the range", 2.50,
+                        "Mercatus, \"Cloud GPU pricing\" guide, https://www.mercatus-ai.com/blog/cloud-gpu-pricing",
+                        "2026-05"),
+}

@@ -17,7 +17,7 @@ vLLM's and SGLang's extensions of OpenAI's rule (vLLM `SamplingParams`, `StopChe
 `min_tokens`, no stop string, eos or stop token ends the output before that many tokens, and a stop
 string then counts only if it ends in the text of a later token; with `keep_stop`
 (`include_stop_str_in_output`, SGLang's `no_stop_trim`) the text runs to the end of the stop string.
-text_generation_inference.md, "Stop sequences".
+text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations

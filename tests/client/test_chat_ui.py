@@ -4,7 +4,7 @@ Everything listens on 127.0.0.1 free ports; the course server is the one the tes
 (tests/support/served.py), or $TGI_URL. The browser test needs Debian's chromium
 (`apt-get install -y chromium`) and Python Playwright (a pip package; `playwright install` is never
 run: the system browser is used). Without chromium that one test is skipped and says why.
-text_generation_inference.md, "A chat UI in the browser".
+text_generation_inference/serve_and_query.md, "A chat UI in the browser".
 """
 
 from __future__ import annotations

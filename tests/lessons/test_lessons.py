@@ -2,7 +2,8 @@
 
 What runs (DESIGN.md, "Conventions": every code block of a lesson runs in CI):
 
-* The English lessons (README.md, inference_pipeline.md, text_generation_inference.md). The Chinese
+* The English lessons (README.md, inference_pipeline.md, text_generation_inference.md) and the pages an
+  entry page links (text_generation_inference/*.md, found by scripts/check_course's lesson_pages.py). The Chinese
   twins are not run again: scripts/check_course.py proves their code blocks are identical to the
   English ones (comments aside), so running the English file runs the Chinese code too.
 * Each file runs in its own subprocess (``python tests/lessons/test_lessons.py FILE REPORT.json``), once per
@@ -13,8 +14,9 @@ What runs (DESIGN.md, "Conventions": every code block of a lesson runs in CI):
 * ``python`` blocks run in order with one shared namespace; a block whose preceding line is
   ``<!-- no-run: reason -->`` is skipped and counted with its reason. The first failing block stops
   the file and is reported with its line number and traceback.
-* Lesson 2 needs a server: its first python block honours TGI_URL and otherwise starts the course
-  server itself (``smol_inference.server.start_server``), so the runner needs no special case.
+* Lesson 2's pages need a server: each page's first python block honours TGI_URL and otherwise starts the
+  course server itself (``smol_inference.server.start_server``), so the runner needs no special case, and
+  any page runs with nothing run before it.
 * ``bash`` blocks run when every command in them can run here, on 127.0.0.1, in a temporary folder
   (tests/support/lesson_shell.py says which: the course's CLI, loopback ``curl``, servers started on a free
   port); blocks with anything else are reported as "shell, not run" with the first command that
@@ -42,7 +44,9 @@ from lesson_report import PYTHON_LANGS, BlockResult, LessonReport, _check_course
 from lesson_runner import run_lesson  # after the path above
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSONS = ["README.md", "inference_pipeline.md", "text_generation_inference.md"]
+#: README.md, then every lesson and the pages its entry page links (lesson 2's short pages), each run on its own:
+#: a page starts from its own setup block, so it must run with nothing run before it.
+LESSONS = ["README.md", *(p.relative_to(ROOT).as_posix() for p in _check_course().lesson_documents(ROOT))]
 #: Every lesson runs on each model (COURSE_MODEL): the bundled one, then the real one.
 MODELS = ["tiny-instruct", "smollm2-135m-instruct"]
 #: Bound on a whole lesson (tests/support/lesson_shell.py bounds one shell command and a server's start).
@@ -54,7 +58,7 @@ ENV_REAL_PASS_MAX_NEW_TOKENS = "SMOL_REAL_PASS_MAX_NEW_TOKENS"
 
 
 def run_in_subprocess(path: Path, tmp_dir: Path, model: str = MODELS[0]) -> tuple[LessonReport, str]:
-    report_path = tmp_dir / f"{path.stem}.report.json"
+    report_path = tmp_dir / f"{path.parent.name}-{path.stem}.report.json"
     env = dict(os.environ, COURSE_MODEL=model, TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")
     env.pop("HF_HUB_OFFLINE", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smol_inference import PRESETS, TINY_MODEL, chat, generate_batch, load_generator, stream_chat
+from smol_inference import PRESETS, TINY_MODEL, chat, generate_static_batch, load_generator, stream_chat
 from smol_inference.pipeline import check_prompt, pick_device, pick_dtype
 from smol_inference.presets import GenerationParams, make_params
 
@@ -155,18 +155,28 @@ def test_cancel_flag_stops_generation_after_one_token(generator):
 
 def test_batch_matches_one_at_a_time_in_prompt_order(generator):
     singles = [chat(generator, q).text for q in QUESTIONS]
-    batch = generate_batch(generator, QUESTIONS, batch_size=3)
+    batch = generate_static_batch(generator, QUESTIONS, batch_size=3)
     assert batch.texts == singles
     assert batch.generated_tokens == sum(r.generated_tokens for r in batch.results) > 0
     assert batch.tokens_per_s > 0 and batch.time_to_first_token_s > 0
-    unsorted = generate_batch(generator, QUESTIONS, batch_size=2, sort_by_length=False)
+    unsorted = generate_static_batch(generator, QUESTIONS, batch_size=2, sort_by_length=False)
     assert unsorted.texts == singles
+
+
+def test_generate_batch_is_a_deprecated_alias_that_says_so(generator):
+    """The old name still answers, the same as the new one, and its warning says why it was renamed."""
+    import smol_inference
+
+    with pytest.warns(DeprecationWarning, match="generate_static_batch") as caught:
+        old = smol_inference.generate_batch(generator, QUESTIONS[:2], batch_size=2)
+    assert "continuous batching" in str(caught[0].message) and "static batching" in str(caught[0].message)
+    assert old.texts == generate_static_batch(generator, QUESTIONS[:2], batch_size=2).texts
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.0])
 def test_batch_size_must_be_positive_int(generator, bad):
     with pytest.raises(ValueError, match="batch_size"):
-        generate_batch(generator, QUESTIONS, batch_size=bad)
+        generate_static_batch(generator, QUESTIONS, batch_size=bad)
 
 
 def test_bad_prompts_are_value_errors(generator):
@@ -191,7 +201,7 @@ def test_stop_strings_follow_openais_rule(generator, stop, text):
     stream = stream_chat(generator, SUM, stop=stop)
     shown = "".join(stream)
     assert shown.strip() == text and not any(s in shown for s in stop)
-    assert generate_batch(generator, [SUM, "Who are you?"], stop=stop).texts[0] == text
+    assert generate_static_batch(generator, [SUM, "Who are you?"], stop=stop).texts[0] == text
 
 
 def test_a_final_assistant_message_is_continued(generator):
@@ -203,7 +213,7 @@ def test_a_final_assistant_message_is_continued(generator):
 
 def test_batch_rows_sample_with_their_own_seed(generator):
     prompts = ["Tell me something.", "Who are you?", "What colour is the sky?"]
-    batch = generate_batch(generator, prompts, temperature=1.2, seed=42, max_new_tokens=30)
+    batch = generate_static_batch(generator, prompts, temperature=1.2, seed=42, max_new_tokens=30)
     for prompt, text in zip(prompts, batch.texts):
         assert text == chat(generator, prompt, temperature=1.2, seed=42, max_new_tokens=30).text
     assert all(r.seed == 42 for r in batch.results)

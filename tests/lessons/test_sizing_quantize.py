@@ -1,5 +1,6 @@
-"""sizing.py and quantize.py (text_generation_inference.md, "Paged KV cache and memory sizing",
-"Quantization, hands-on"): the formulas are checked against real models and caches, not constants."""
+"""sizing.py and quantize.py (text_generation_inference/memory_and_speed.md,
+"KV cache and memory sizing" and "Quantization, hands-on"): the formulas are checked against real models and
+caches, not constants."""
 
 from __future__ import annotations
 
@@ -86,3 +87,20 @@ def test_quantized_tiny_model_is_smaller_and_answers_the_same() -> None:
                                             return_tensors="pt", return_dict=True)
         outs = [m.generate(**ids, max_new_tokens=12, do_sample=False)[0].tolist() for m in (full, small)]
         assert outs[0] == outs[1]
+
+
+def test_decode_bound_and_cost_per_million_tokens() -> None:
+    """memory_and_speed.md: one stream decodes at most bandwidth / weight bytes; a million tokens cost the
+    hourly price over the tokens of an hour. An H100 (3.35 TB/s) and a 14 GB model: about 240 tokens/s."""
+    from smol_inference.sizing import PRICES, HourlyPrice, cost_per_million_tokens, decode_bound_tokens_per_s
+
+    assert decode_bound_tokens_per_s(14e9, 3.35e12) == pytest.approx(239.3, rel=1e-3)
+    assert cost_per_million_tokens(1000.0, 3.6) == pytest.approx(1.0)  # 3.6 M tokens an hour for $3.60
+    for bad in ((0, 1.0), (1.0, -2.0)):
+        with pytest.raises(ValueError):
+            cost_per_million_tokens(*bad)
+    with pytest.raises(ValueError):
+        decode_bound_tokens_per_s(0, 1e9)
+    assert all(price.source and price.as_of[:4].isdigit() for price in PRICES.values())
+    with pytest.raises(ValueError, match="source and a date"):
+        HourlyPrice("a GPU", 2.0, "", "2026-05")

@@ -77,11 +77,11 @@ def test_pipeline_chat_stops_at_eos(generator):
 def test_left_padding_does_not_change_greedy_answers(generator):
     """A short and a long prompt batched together (the short one left-padded with <|im_end|>) answer
     as they do alone."""
-    from smol_inference import chat, generate_batch
+    from smol_inference import chat, generate_static_batch
 
     prompts = [QUESTION, "Name three colours of the rainbow and say which one is between the other two."]
     alone = [chat(generator, p, max_new_tokens=12).text for p in prompts]
-    batched = generate_batch(generator, prompts, batch_size=2, max_new_tokens=12)
+    batched = generate_static_batch(generator, prompts, batch_size=2, max_new_tokens=12)
     assert batched.texts == alone
 
 

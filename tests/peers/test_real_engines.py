@@ -1,4 +1,4 @@
-"""The real-engine path (text_generation_inference.md, "The same deployment with vLLM and SGLang").
+"""The real-engine path (text_generation_inference/serve_and_query.md, "The same deployment with vLLM and SGLang").
 
 With TGI_URL at a vLLM or SGLang server the client still finds the model and its limits, reads the load
 gauges under the engine's own names, and TGI-only calls fail in a way the lesson can test for. Servers
@@ -142,7 +142,7 @@ def test_lesson_two_notebook_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub
 
 def test_lesson_two_runs_against_a_vllm_endpoint(fresh_vllm: EngineStub, monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
-    """Every block of text_generation_inference.md with TGI_URL at "a vLLM": TGI-only blocks skip, none fail."""
+    """Every block of every lesson-2 page with TGI_URL at "a vLLM": TGI-only blocks skip, none fail."""
     output = run_lesson_two(fresh_vllm.url, monkeypatch, tmp_path)
     assert "needs TGI; skipped on vllm" in output and "(vllm)" in output
     # the curl block posts to /generate and /generate_stream on whatever TGI_URL names (TGI's routes, 404

@@ -18,19 +18,25 @@ NOTEBOOK_CELL_TIMEOUT_S = 300
 
 
 def run_lesson_two(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Every block of text_generation_inference.md against `url`: none may fail, every Python block runs or
-    skips itself; returns the run's output."""
+    """Every block of every lesson-2 page (the pages text_generation_inference.md links) against `url`, page by
+    page: none may fail, every Python block runs or skips itself; returns the runs' output."""
     lesson_tests = str(ROOT / "tests" / "lessons")  # the lesson runner's subprocess lives in test_lessons.py
     if lesson_tests not in sys.path:
         sys.path.insert(0, lesson_tests)
+    from lesson_report import _check_course
     from test_lessons import PYTHON_LANGS, run_in_subprocess
 
     monkeypatch.setenv("TGI_URL", url)
-    report, output = run_in_subprocess(ROOT / "text_generation_inference.md", tmp_path)
-    assert not report.error, f"{report.summary()}\n{report.error}\n{output[-4000:]}"
-    assert report.count("ran", PYTHON_LANGS) + report.count("skipped", PYTHON_LANGS) == \
-        sum(b.lang in PYTHON_LANGS for b in report.blocks)
-    return output
+    pages = _check_course().linked_pages(ROOT / "text_generation_inference.md")
+    assert pages, "text_generation_inference.md links no page"
+    outputs = []
+    for page in pages:
+        report, output = run_in_subprocess(page, tmp_path)
+        assert not report.error, f"{page.name}: {report.summary()}\n{report.error}\n{output[-4000:]}"
+        assert report.count("ran", PYTHON_LANGS) + report.count("skipped", PYTHON_LANGS) == \
+            sum(b.lang in PYTHON_LANGS for b in report.blocks)
+        outputs.append(output)
+    return "\n".join(outputs)
 
 
 def run_deployment_notebook(url: str, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -11,7 +11,7 @@ quantile + prefill-step quantile. The vLLM dashboard uses vLLM's `vllm:` names, 
 gauges, no histogram, so no latency percentiles and no TTFT there). The course-engine dashboard shows
 what only the course server's engine exports (paged KV cache, prefix cache, chunked prefill; vLLM's
 names where TGI has none).
-Taught in text_generation_inference.md, "Monitoring".
+Taught in text_generation_inference/operate_and_scale.md, "Monitoring".
 """
 
 from __future__ import annotations

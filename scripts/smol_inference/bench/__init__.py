@@ -5,7 +5,7 @@
 
 Modules: workload.py (config, prompts), runner.py (requests and timing), report.py (numbers, plot).
 Python use: `result = run_bench(BenchConfig(url=..., concurrency=[1, 4]))`.
-Taught in text_generation_inference.md, "Tuning: a concurrency sweep".
+Taught in text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Percentiles interpolate linearly between order statistics (numpy's default "line
 Throughput counts the tokens the server reports when it reports them (else the tokens counted) over
 the level's wall time. The plot shows output tokens/s and p90 latency against concurrency: the "knee"
 where throughput stops growing while latency keeps climbing is what the tuning exercise looks for.
-Taught in text_generation_inference.md, "Tuning: a concurrency sweep".
+Taught in text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Times are taken on arrival of each server-sent event (TGI docs, "Conceptual guid
 is the first token event, inter-token latency the gaps between token events, end-to-end latency the
 whole request. Tokens are counted as they arrive and compared with what the server reports
 (`details.generated_tokens` on TGI, `usage.completion_tokens` on OpenAI-style servers).
-Taught in text_generation_inference.md, "Tuning: a concurrency sweep".
+Taught in text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Prompts are random words from a small fixed list, one word being about one token for the tokenizers
 the course uses (SmolLM2's BPE and the bundled model's), so `prompt_tokens` is approximate by design;
 every request gets a different prompt, so no prefix cache can make the numbers look better.
-Taught in text_generation_inference.md, "Tuning: a concurrency sweep".
+Taught in text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The lesson-2 client for TGI-compatible servers (text_generation_inference.md, "Consuming the endpoint").
+"""The lesson-2 client for TGI-compatible servers (text_generation_inference/serve_and_query.md,
+"Consuming the endpoint").
 
 `TGIClient` / `AsyncTGIClient` wrap huggingface_hub's InferenceClient with readiness polling, parsed
 metrics, typed errors and bounded retries. Modules: core.py (what both share), sync.py, aio.py, errors.py,

@@ -2,7 +2,7 @@
 
 Same methods, same errors, same retries (see sync.py), built on the same core (core.py); use it to run
 many requests at once, as the load generator and the lesson's concurrency exercise do.
-Taught in text_generation_inference.md, "Consuming the endpoint from Python".
+Taught in text_generation_inference/serve_and_query.md, "The course's client".
 """
 
 from __future__ import annotations

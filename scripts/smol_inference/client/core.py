@@ -6,7 +6,7 @@ h11 and httpcore: a *plan* is a generator that yields the route to GET next and 
 (or, thrown in, the typed error), so one plan serves a blocking and an asyncio driver alike. Readiness
 polling is a small state object both loops consult; streamed errors are typed by one context manager.
 tests/client/test_client_parity.py fails when the two clients' public methods drift apart.
-Taught in text_generation_inference.md, "Consuming the endpoint from Python".
+Taught in text_generation_inference/serve_and_query.md, "The course's client".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Follows the status table of TGI's router (router/src/server.rs, `impl From<Infer
 424 generation, 429 overloaded, 500 incomplete_generation, 503 healthcheck. Connection failures become
 `UnavailableError` too, so one `except` covers "the server cannot answer now". A body without
 `error_type` is classified by TGI's message prefix ("Input validation error: ...").
-Taught in text_generation_inference.md, "Errors and retries".
+Taught in text_generation_inference/serve_and_query.md, "Errors and retries".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ huggingface_hub blocks every request made through its shared session when offlin
 including `InferenceClient` calls to a TGI server on 127.0.0.1 (huggingface_hub/utils/_http.py,
 `hf_request_event_hook`). The course runs offline on purpose (that is how it picks the bundled
 model), so TGIClient installs session factories that keep the block for the Hub's own hosts and
-let requests to any other host through. text_generation_inference.md, "Consuming the server".
+let requests to any other host through. text_generation_inference/serve_and_query.md, "Consuming the endpoint".
 """
 
 from __future__ import annotations

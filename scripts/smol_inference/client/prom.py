@@ -5,7 +5,7 @@ rank q * count falls and interpolate linearly inside it; a rank in the +Inf buck
 finite bound. TGI has no time-to-first-token metric; its Grafana dashboard derives it from the queue and
 prefill histograms (TGI's assets/tgi_grafana.json). vLLM and SGLang export TTFT and load gauges under
 their own names (server_kinds.py); `load()` and `time_to_first_token()` read whichever the scrape holds.
-Taught in text_generation_inference.md, "Monitoring".
+Taught in text_generation_inference/operate_and_scale.md, "Monitoring".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ random fraction up to `jitter` so that many clients do not retry in lock step ("
 jitter", AWS Architecture Blog, 2015). A server's `Retry-After` raises the delay, never beyond
 `max_delay_s`. Only errors whose class says `retryable` (429 overloaded, 503 / no connection) are
 retried; a 422 is the caller's mistake and fails at once.
-Taught in text_generation_inference.md, "Errors and retries".
+Taught in text_generation_inference/serve_and_query.md, "Errors and retries".
 """
 
 from __future__ import annotations

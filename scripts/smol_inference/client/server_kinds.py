@@ -13,7 +13,7 @@ TGI `tgi_queue_size` / `tgi_batch_current_size` (router/src/infer/mod.rs), vLLM
 `sglang:num_queue_reqs` / `sglang:num_running_reqs` (docs.sglang.io, "Production Metrics"; needs
 `--enable-metrics`), llama.cpp `llamacpp:requests_deferred` / `llamacpp:requests_processing`
 (tools/server, `--metrics`; its `/v1/models` cards say `owned_by: "llamacpp"`). Taught in
-text_generation_inference.md, "The same deployment with vLLM and SGLang".
+text_generation_inference/serve_and_query.md, "The same deployment with vLLM and SGLang".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 `GrammarType`), `response_format()` OpenAI's (`json_object`, or `json_schema` with `name`, `schema`,
 `strict`), `function_tool()` one OpenAI tool. A schema may be a JSON Schema dict or a Pydantic model
 class; `parse()` turns generated text into that model (or checks it against the dict with jsonschema).
-Taught in text_generation_inference.md, "Structured output and tool calling".
+Taught in text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

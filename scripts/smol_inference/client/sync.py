@@ -6,7 +6,7 @@ and `/metrics` are plain httpx GETs, since InferenceClient's health_check() does
 On vLLM and SGLang, which have no `/info`, `info()` reads `/v1/models` instead (server_kinds.py). Every call
 maps errors to the typed exceptions of `errors.py` and retries 429/503/no-connection (`retry.py`).
 What a call asks and how its answer is read is shared with the async client (core.py); this file does the I/O.
-Taught in text_generation_inference.md, "Consuming the endpoint from Python".
+Taught in text_generation_inference/serve_and_query.md, "The course's client".
 """
 
 from __future__ import annotations

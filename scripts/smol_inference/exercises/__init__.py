@@ -23,7 +23,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "basic_pipeline_inference": ("pipeline_create:CreatePipeline", "generation_goals:GenerationGoals",
                                  "web_server:WebServer"),
     "tgi_deployment": ("deploy:Deploy", "tuning:Tuning", "monitoring:Monitoring",
-                       "structured_tools:StructuredTools"),
+                       "structured_tools:StructuredTools", "sizing_cost:SizingCost"),
     "engine_labs": ("labs.allocator:AllocatorLab", "labs.prefix_keys:PrefixKeysLab",
                     "labs.step_planner:StepPlannerLab", "labs.preemption:PreemptionLab", "labs.sampler:SamplerLab"),
 }

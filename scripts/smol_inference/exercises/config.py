@@ -106,3 +106,17 @@ PICKER_CONCURRENCY = 4
 PICKER_MARGIN = 0.10
 #: At most this share of the requests on one replica (4 prompts over 3 replicas: 2 prompts = 0.5 at best).
 PICKER_MAX_SHARE = 0.6
+
+# ---- lesson 2, exercise 5: memory sizing and the cost of a million tokens (offline) ----------------------
+#: The model sized: Llama-3.1-8B (sizing.LLAMA_31_CONFIGS), its KV cache in bfloat16, one 80 GB GPU of which the
+#: engine may use SIZING_UTILIZATION (vLLM's default --gpu-memory-utilization), sequences of SIZING_CONTEXT tokens.
+SIZING_MODEL = "Llama-3.1-8B"
+SIZING_DTYPE = "bfloat16"
+SIZING_GPU_GIB = 80
+SIZING_UTILIZATION = 0.9
+SIZING_CONTEXT = 8192
+#: Measured output of a server to price (tokens/s), and the price it runs at (sizing.PRICES key).
+SIZING_TOKENS_PER_S = 2400.0
+SIZING_PRICE = "h100"
+#: Relative tolerance on each answer (rounding on the way is fine; a wrong formula is off by 2x or more).
+SIZING_REL_TOL = 0.02

@@ -7,7 +7,7 @@ plus 5?" through the chat route with temperature 0 (`reply`). The check talks to
 (`{"error": "Input validation error: `inputs` must have less than 200 tokens. ...", "error_type":
 "validation"}`, router/src/validation.rs), the learner's `rejected` holds that error's status and the
 limit its message names, and the same greedy chat request gives the learner's reply.
-text_generation_inference.md, "Launcher flags".
+text_generation_inference/tune_and_measure.md, "Launcher flags".
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ The learner writes four things; the check runs each against replicas it starts o
 * `retry_policy` (a RetryPolicy): the check fills a replica's `max_concurrent_requests` with held
   requests, sends more with the policy, keeps the replica busy OVERLOAD_HOLD_S after each got its 429,
   and expects every one of them to get through.
-text_generation_inference.md, "Monitoring" and "Scaling out".
+text_generation_inference/operate_and_scale.md, "Monitoring" and "Scaling out".
 """
 
 from __future__ import annotations

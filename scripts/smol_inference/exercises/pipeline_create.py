@@ -4,7 +4,7 @@ The learner builds `my_pipe` with `transformers.pipeline` on the device and dtyp
 for (EX1_DEVICE, EX1_DTYPE), then runs the stages the pipeline hides: tokenise (chat template and
 tokenizer -> `my_input_ids` [1, prompt_len]), one forward pass (`my_logits` [1, prompt_len, vocab_size]),
 decode (the most likely next token as text, `my_next_token`). The check recomputes each stage from the
-learner's own pipeline. inference_pipeline.md, "Inside the pipeline".
+learner's own pipeline. inference_pipeline.md, "How a pipeline works".
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ once with the learner's; it then compares the replicas' summed prefix-cache hit 
 (`vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total`) and the share of requests each
 replica served. Wrong answers are named: a url it was not given, every request on one replica, a
 system prompt spread over several replicas (keyed on the whole prompt, or only on the load).
-text_generation_inference.md, "Operate and scale".
+text_generation_inference/operate_and_scale.md, "Operate and scale".
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ endpoint with constrained decoding (`client.chat_json`, greedy), then declares `
 question, the assistant's tool call and the `tool` message with the function's result. The check
 sends the learner's schema and tool to the endpoint itself (greedy, so it gets the same answers),
 validates what comes back with the learner's model and function, and asks for the final answer of
-the learner's round trip. text_generation_inference.md, "Structured output and tool calling".
+the learner's round trip. text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

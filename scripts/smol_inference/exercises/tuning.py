@@ -1,12 +1,15 @@
 """Lesson 2, exercise 2: change a real server budget and predict its effect; the check measures it.
 
-The learner picks `tuned_flags` (TGI launcher budget flags such as `max_batch_size` or
-`max_batch_prefill_tokens`) and `prediction` ({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" |
-"down"}; TTFT as the server's histograms give it). The check starts two course-server replicas
+The learner predicts first and measures after; the hint points at the reasoning (which budget the load
+reaches, where waiting shows up) without naming a flag or a direction. The learner picks `tuned_flags`
+(TGI launcher budget flags such as `max_batch_size` or `max_batch_prefill_tokens`) and `prediction`
+({"output_tokens_per_s" | "ttft_s" | "itl_s": "up" | "down"}; TTFT as the server's histograms give it).
+The check starts two course-server replicas
 on one copy of the model -- default flags and the learner's -- runs the same load on both,
 interleaved for TUNE_ROUNDS rounds (each arm keeps its best round, so a slow moment on a busy
 machine hurts neither), and accepts a prediction only when the
-measured ratio moves that way by at least TUNE_MARGIN. text_generation_inference.md, "Tuning".
+measured ratio moves that way by at least TUNE_MARGIN.
+text_generation_inference/tune_and_measure.md, "Tuning: a concurrency sweep".
 """
 
 from __future__ import annotations
@@ -41,18 +44,19 @@ class Tuning(Exercise):
 
     names: ClassVar[tuple[str, ...]] = ("tuned_flags", "prediction")
     hints: ClassVar[dict[str, str]] = {
-        "en": ("Start from the load: how many requests are in flight at once, and which budget flag would they "
-               "actually hit? A limit above what the load reaches changes nothing measurable. If a flag makes "
-               "requests take turns, what happens to the time before each one's first token, and to the tokens "
-               "per second the clients see? TTFT is read from the server's histograms (queue + prefill); "
-               "throughput and inter-token latency from the clients, which share this notebook's Python process "
-               "with the servers. Measure both replicas yourself with run_bench_async before you predict."),
-        "zh": ("从负载出发："
-               "同时有多少个请求在处理？它们真正会触及哪个预算参数？高于负载所能达到的上限不会带来可测量的变化。"
-               "如果某个参数让请求轮流执行，每个请求拿到首个词元之前的时间会怎样？客户端看到的每秒词元数又会怎样？"
-               "首词元延迟取自服务器的直方图（排队加预填充）；"
-               "吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook "
-               "的 Python 进程。预测之前，先用 run_bench_async 亲自测量两个副本。"),
+        "en": ("Start from the load, not the flag: 8 requests arrive together. Which of the budgets on "
+               "\"how engines batch\" does that load actually reach, and what does a request do while the budget "
+               "it needs is used up? Decide which of the three figures that waiting shows up in first, and in which "
+               "direction, and write it down; a budget the load never reaches changes nothing measurable. Then "
+               "measure both replicas with run_bench_async and compare. TTFT is read from the server's histograms "
+               "(queue + prefill); throughput and inter-token latency from the clients, which share this "
+               "notebook's Python process with the servers."),
+        "zh": ("从负载出发，而不是从参数出发：8 个请求同时到达。"
+               "“引擎如何做批处理”一页里的哪项预算是这个负载真正会触及的？"
+               "当请求需要的预算已被用完时，它会怎样？判断这种等待最先体现在三个指标中的哪一个、朝哪个方向变化，并把它写下来；"
+               "负载触及不到的预算不会带来可测量的变化。"
+               "然后用 run_bench_async 测量两个副本并比较。首词元延迟取自服务器的直方图"
+               "（排队加预填充）；吞吐量和词元间延迟取自客户端，它们与服务器共用本 notebook 的 Python 进程。"),
     }
     solution_code: ClassVar[str] = SOLUTION
 

@@ -6,7 +6,7 @@
   stops it; `smol-inference llama-server` (`cli`) is its command line.
 
 Names are imported lazily, so `python -m smol_inference.llamacpp.build` runs its module once.
-Taught in text_generation_inference.md, "Local engines".
+Taught in text_generation_inference/local_engines.md, "Local engines: llama.cpp, Ollama and MLX".
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ and the repository:
     python -m smol_inference.llamacpp.build      # `make llama-server`: build or say "cached"
 
 A second process asking for the same build waits on a file lock instead of building twice.
-Taught in text_generation_inference.md, "Local engines".
+Taught in text_generation_inference/local_engines.md, "Local engines: llama.cpp, Ollama and MLX".
 """
 
 from __future__ import annotations

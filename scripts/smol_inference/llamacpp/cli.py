@@ -5,7 +5,7 @@
     smol-inference llama-server --check            # start, ask one question, stop (a smoke test)
     smol-inference llama-server --run 'pytest tests/client/test_client.py'   # TGI_URL set for the command
 
-Taught in text_generation_inference.md, "Local engines".
+Taught in text_generation_inference/local_engines.md, "Local engines: llama.cpp, Ollama and MLX".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ The flags are llama-server's own (tools/server/README.md in llama.cpp): `-m` the
 slots (sequences decoded together by continuous batching), `-c` the context of all slots together
 (`LLAMA_SERVER_CTX_PER_SLOT` tokens each), `--metrics` the Prometheus `/metrics` route (`llamacpp:*`
 names), `--alias` the model name `/v1/models` reports. `/health` answers 503 while the model loads,
-then 200. Taught in text_generation_inference.md, "Local engines".
+then 200. Taught in text_generation_inference/local_engines.md, "Local engines: llama.cpp, Ollama and MLX".
 """
 
 from __future__ import annotations

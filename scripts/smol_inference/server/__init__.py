@@ -5,7 +5,7 @@ validation.py, api/tgi_routes.py / api/openai_routes.py, app.py; DATA_FLOW.md fo
 Start it with `smol-inference serve` or, in Python, `start_server()` (background thread, returns a handle
 with `.url` and `.stop()`).
 Contract: TGI's docs/openapi.json (served by TGI at /api-doc/openapi.json).
-text_generation_inference.md, "The course server".
+text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

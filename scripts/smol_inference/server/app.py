@@ -4,7 +4,7 @@ Routes and behaviour follow TGI's router (router/src/server.rs); the contract is
 TGI's docs/openapi.json. The model
 loads on a background thread (lifecycle/startup.py) so the port opens at once and `/health` says 503
 until the model is loaded and has answered a warm-up request, as TGI's health check does. `create_app` is what
-`smol-inference serve` and `background.start_server` run. text_generation_inference.md, "The course server".
+`smol-inference serve` and `background.start_server` run. text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

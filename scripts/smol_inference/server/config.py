@@ -6,7 +6,7 @@ arguments"): `max_total_tokens` defaults to the model's context (capped like TGI
 `max_batch_size * max_input_tokens`), and the same consistency checks the launcher makes.
 TGI infers `max_batch_total_tokens` from free GPU memory at warm-up; the course server has no
 warm-up, so it reserves room for `BATCH_TOTAL_SEQUENCES` full-length sequences instead.
-text_generation_inference.md, "Launcher flags".
+text_generation_inference/tune_and_measure.md, "Launcher flags".
 """
 
 from __future__ import annotations

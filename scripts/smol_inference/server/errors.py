@@ -5,7 +5,7 @@ and router/src/infer/mod.rs (`InferError` messages); the `error` string starts w
 prefix for its type ("Input validation error: ...", PREFIX, shared with lesson 1 in smol_inference/errors.py).
 401 and 413 are the course server's answers for a missing API key and an oversize body; 503
 `shutting_down` is its answer while it drains after SIGTERM (TGI's router stops accepting connections
-instead). text_generation_inference.md, "Errors".
+instead). text_generation_inference/serve_and_query.md, "Errors".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Names and labels follow TGI's docs/source/reference/metrics.md and its router
 (router/src/infer/mod.rs, router/src/server.rs). TGI's Rust exporter writes counters without the
 `_total` suffix that prometheus-client adds, so counters are rendered here by hand; gauges and
 histograms come from prometheus-client. Each server gets its own registry (tests start several).
-text_generation_inference.md, "Monitoring".
+text_generation_inference/operate_and_scale.md, "Monitoring".
 """
 
 from __future__ import annotations

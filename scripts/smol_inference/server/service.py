@@ -4,7 +4,7 @@ Follows TGI's router `Infer` (router/src/infer/mod.rs): a semaphore of `max_conc
 permits taken without waiting (none left: 429 "Model is overloaded"), validation, then the request
 is queued and its tokens stream back. Timings become TGI's `x-*-time` headers and request
 histograms. A ticket also notices a client that went away and cancels its sequence, so the engine
-frees the slot at its next step. text_generation_inference.md, "Inside the server".
+frees the slot at its next step. text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Follows TGI's router validation (router/src/validation.rs, `Validation::validate`;
 messages from router/src/infer/mod.rs and validation.rs `ValidationError`): the checks run in the
 same order and fail with the same 422 `validation` messages. The result is a `ValidRequest` the
-engine can run without looking back at the JSON. text_generation_inference.md, "Validation".
+engine can run without looking back at the JSON. text_generation_inference/differences_from_tgi.md, "Validation".
 """
 
 from __future__ import annotations

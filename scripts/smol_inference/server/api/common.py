@@ -4,7 +4,7 @@ TGI bodies of `/invocations`).
 
 Both route modules import this one, and neither imports the other. TGI's router shares the same way:
 its chat and completions handlers call `generate_internal` and `generate_stream_internal`
-(router/src/server.rs). text_generation_inference.md, "Inside the server".
+(router/src/server.rs). text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

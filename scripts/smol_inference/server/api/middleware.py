@@ -4,7 +4,8 @@ TGI: `--payload-limit` caps request bodies (axum DefaultBodyLimit) and `--api-ke
 generation routes require `Authorization: Bearer <key>` while health, info and metrics stay open.
 The key is compared in constant time (hmac.compare_digest). An exception no route handled is
 logged here with its traceback and answered 500 `internal` without one (the connection survives).
-Pure ASGI, so streaming and disconnect detection pass through untouched. text_generation_inference.md, "Security".
+Pure ASGI, so streaming and disconnect detection pass through untouched.
+text_generation_inference/security.md, "Security".
 """
 
 from __future__ import annotations

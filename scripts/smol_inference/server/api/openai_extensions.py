@@ -9,7 +9,7 @@ the SGLang Model Gateway (`sglang-router`) and vLLM's router add to every reques
 that an explicit value is told from none. What each one does is decided in chat/dialect.py: honoured,
 a no-op at the values that change nothing for the served model, or a 422 naming it. Honoured fields have
 their types; the others take any JSON value, so a wrong type is refused by the same message.
-text_generation_inference.md, "OpenAI-compatible API".
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API".
 """
 
 from __future__ import annotations

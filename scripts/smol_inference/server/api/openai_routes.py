@@ -3,7 +3,7 @@
 Fields map onto TGI's generate parameters as TGI's router maps them (chat/request.py); eos_token is
 reported as "stop"; streams end with `data: [DONE]`. Stop strings follow OpenAI's rule, streaming
 included (smol_inference/stopping.py). A multi-prompt completion is one request in the metrics. Shapes per
-TGI's docs/openapi.json. text_generation_inference.md, "OpenAI-compatible API".
+TGI's docs/openapi.json. text_generation_inference/serve_and_query.md, "The OpenAI client and InferenceClient".
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ TGI maps it (chat/request.py), or refused with a 422 that names it: an unknown f
 (`extra="forbid"`), a known one the server cannot honour fails in chat/request.py. vLLM's and SGLang's
 extension fields come from openai_extensions.py and are decided in chat/dialect.py. The rules on
 messages (roles, content per role, content-part types) are checked there too, with one message per
-rule. text_generation_inference.md, "OpenAI-compatible API" and "Validation".
+rule. text_generation_inference/serve_and_query.md, "The OpenAI client and InferenceClient",
+text_generation_inference/differences_from_tgi.md, "Validation".
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ TGI publishes its spec at the same path (docs/openapi.json in its repository); t
 `CompletionFinal` and `ErrorResponse`. FastAPI documents request bodies from api/tgi_schemas.py but not
 what the routes return (they build JSONResponse/StreamingResponse themselves) and it documents a
 422 shape the server never sends; `build` fixes both so that a schema-driven fuzzer (schemathesis,
-tests/server/test_server_fuzz.py) can hold every answer to the document. text_generation_inference.md, "The API".
+tests/server/test_server_fuzz.py) can hold every answer to the document.
+text_generation_inference/differences_from_tgi.md, "The API".
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `GenerateResponse`/`Details`, `StreamResponse`/`StreamDetails`, `ChatCompletion(Chunk)`,
 `CompletionFinal`/`Chunk` in TGI's docs/openapi.json. The OpenAI routes report
-eos_token as "stop" (router/src/lib.rs, `FinishReason`). text_generation_inference.md, "The API".
+eos_token as "stop" (router/src/lib.rs, `FinishReason`). text_generation_inference/differences_from_tgi.md, "The API".
 """
 
 from __future__ import annotations

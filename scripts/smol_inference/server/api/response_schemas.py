@@ -2,7 +2,8 @@
 
 Field for field TGI's schemas in TGI's docs/openapi.json (`ErrorResponse`,
 `GenerateResponse`, `Details`, `Token`, `StreamResponse`, `Info`, `ChatCompletion(Chunk)`,
-`CompletionFinal`, `Chunk`); api/response_bodies.py builds the real bodies. text_generation_inference.md, "The API".
+`CompletionFinal`, `Chunk`); api/response_bodies.py builds the real bodies.
+text_generation_inference/differences_from_tgi.md, "The API".
 """
 
 from __future__ import annotations

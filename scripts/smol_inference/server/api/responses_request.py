@@ -16,7 +16,8 @@ response says `"store": false`; `previous_response_id` and `background: true` (w
 response) are refused with a 422 that says so. Other fields are refused by name unless
 neutral. What sglang-router 0.3.2 adds to every request it forwards here passes: `store: true`,
 `stream: null`, `temperature: 1.0` and `top_p: 1.0` (OpenAI's defaults), `priority: 0`, `top_k: -1`,
-`min_p: 0.0`, `repetition_penalty: 1.0`. text_generation_inference.md, "OpenAI-compatible API".
+`min_p: 0.0`, `repetition_penalty: 1.0`.
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API".
 """
 
 from __future__ import annotations

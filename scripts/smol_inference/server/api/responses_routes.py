@@ -10,7 +10,7 @@ response.output_text.done, response.content_part.done, response.output_item.done
 response.completed (or response.incomplete); function calls stream as response.output_item.added,
 response.function_call_arguments.delta/.done and response.output_item.done, after the call is generated.
 No `[DONE]`. An error after the stream started is an `error` event carrying TGI's error fields too.
-text_generation_inference.md, "OpenAI-compatible API".
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API".
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Field names from the openai-python types (`openai.types.responses`: `Response`, `ResponseOutputMessage`,
 `ResponseOutputText`, `ResponseFunctionToolCall`, `ResponseUsage`, `ResponseStreamEvent`);
-responses_routes.py builds the real bodies. text_generation_inference.md, "OpenAI-compatible API".
+responses_routes.py builds the real bodies.
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API".
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ produces it, with a keep-alive tick while it waits (TGI: a `:` comment every 15 
 TGI's router/src/server.rs: TGI's stream ends with the event that carries `generated_text` and has no
 `[DONE]`; OpenAI's chunks (`chat.completion.chunk`, `text_completion`) end with `data: [DONE]`. An error
 after the stream started is an event `{"error", "error_type"}` with status 200. The framing itself is
-smol_inference/sse.py, shared with lesson 1. text_generation_inference.md, "Streaming" and "The API".
+smol_inference/sse.py, shared with lesson 1. text_generation_inference/serve_and_query.md, "Streaming";
+text_generation_inference/differences_from_tgi.md, "The API".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Behaviour of TGI's router/src/server.rs and docs/openapi.json: `/` answers
 a JSON list unless `stream` is true; streams are SSE `data: {json}` events, the last one carrying
 `generated_text` (and `details` when asked), no `[DONE]`; an error after the stream started is an
 event `{"error", "error_type"}` with status 200; a `:` comment keeps idle streams alive.
-text_generation_inference.md, "The API".
+text_generation_inference/differences_from_tgi.md, "The API".
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ they give TGI's messages; the same ranges are written into the published OpenAPI
 a 422 that names it (a misspelt `max_tokens` in /generate would otherwise be dropped silently), and
 a string that is not valid Unicode (a lone surrogate such as `"\\ud800"`, legal in JSON) is a 422
 before it reaches the tokenizer. The OpenAI bodies live in api/openai_schemas.py.
-text_generation_inference.md, "The API" and "Validation".
+text_generation_inference/differences_from_tgi.md, "The API" and "Validation".
 """
 
 from __future__ import annotations

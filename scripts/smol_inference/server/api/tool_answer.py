@@ -3,7 +3,7 @@
 The generation already ran under the tool grammar (tools.py). Blocking: the text is parsed into
 `message.tool_calls`; if the model chose `no_tool`, the request is run again without tools and its text
 is the answer. Streaming: `delta.tool_calls` chunks (tools.ToolDeltas), or the plain stream of the
-second run. text_generation_inference.md, "Structured output and tool calling".
+second run. text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

@@ -1,2 +1,2 @@
 """Chat handling of the course server: chat requests and templates, tools, tool calls and structured
-output. text_generation_inference.md, "Structured output and tool calling"."""
+output. text_generation_inference/structured_output.md, "Structured output and tool calling"."""

@@ -9,7 +9,7 @@ include_reasoning without a reasoning parser, as in SGLang and vLLM); or, at any
 change something the server cannot do, a 422 naming the field. The neutral values (absent, null, false,
 0, empty; length_penalty 1.0) pass, which is what the SGLang gateway and vLLM's router add to every
 request. Meanings follow vLLM's `SamplingParams` and protocol.py and SGLang's protocol.py.
-text_generation_inference.md, "OpenAI-compatible API".
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API".
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ greedy, any other (or none) -> sampling; `presence_penalty` -> `repetition_penal
 details/top_n_tokens. A field with no such mapping is refused by name (`refuse`), never dropped.
 Messages follow OpenAI's rules (roles, content required per role, content-part types); a
 conversation that ends with an assistant message is continued (stages.render_chat).
-text_generation_inference.md, "OpenAI-compatible API" and "Validation".
+text_generation_inference/serve_and_query.md, "The OpenAI client and InferenceClient",
+text_generation_inference/differences_from_tgi.md, "Validation".
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ OpenAI's `response_format` (platform.openai.com/docs/api-reference/chat/create) 
 `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`, which is what the openai
 client's `chat.completions.parse()` sends. The routes call `check_generate`, `check_legacy_fields` and
 `check_message` (the one place that reads these fields); the tool fields themselves are planned in
-chat/tools.py. text_generation_inference.md, "Structured output and tool calling".
+chat/tools.py. text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ assistant message opens a NEW assistant turn after it. When none of the four fie
 keeps TGI's behaviour (stages.render_chat: a final assistant message is continued). `chat_template_kwargs`
 become template variables; a name the template never reads, or one of apply_chat_template's own
 arguments, is a 422 rather than a variable silently ignored (vLLM drops such names with a log line).
-text_generation_inference.md, "OpenAI-compatible API" and "Chat templates".
+text_generation_inference/serve_and_query.md, "Extension fields and the Responses API";
+inference_pipeline.md, "Chat templates".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ set: `auto` adds TGI's `no_tool` function (the model may decline, then the serve
 text with a second generation), `required` offers all, a named function offers that one (unknown:
 422 `tool_error` "Tool with name X not found"), `none` offers nothing. The tools (when the chat
 template does not render `tools` itself) and the `tool_prompt` are appended to the last message
-after a `---` line. text_generation_inference.md, "Structured output and tool calling".
+after a `---` line. text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

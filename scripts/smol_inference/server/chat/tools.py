@@ -6,7 +6,8 @@ exclusive (422 `tool_error`); with tools, the generation is constrained to a cal
 OpenAI `tool_calls` (finish_reason "tool_calls", as OpenAI reports it); when the model picks
 `no_tool` (tool_choice auto), the request runs again without tools and the plain text is the answer.
 Streamed calls arrive as `delta.tool_calls` chunks: the first names the function, the next ones
-carry pieces of its `arguments` string. text_generation_inference.md, "Structured output and tool calling".
+carry pieces of its `arguments` string.
+text_generation_inference/structured_output.md, "Structured output and tool calling".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ and block_pool.py (paged KV cache, prefix caching) -> model_runner.py + attentio
 forward, paged attention) -> ../sampling/ (next tokens) -> detokenizer.py (text) -> engine.py (the
 model thread tying them together). sequence.py holds a request's parameters and state; seams.py the
 four parts a learner or an experiment may replace (allocator, prefix keys, step planner, victim).
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ plugs its paged cache in the same way). Per layer it
 
 Sliding-window layers (Mistral, Gemma 2/3, Qwen2, Phi-3) pass `sliding_window`; Gemma 2 passes a
 logit `softcap`; grouped-query attention is handled by SDPA's `enable_gqa`. The step's metadata
-(`StepContext`) is set per thread by model_runner.py around the forward. text_generation_inference.md,
+(`StepContext`) is set per thread by model_runner.py around the forward. text_generation_inference/inside_the_server.md,
 "Inside the server".
 """
 

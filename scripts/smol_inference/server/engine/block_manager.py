@@ -6,7 +6,7 @@ arXiv:2309.06180). At admission the prompt's full blocks are looked up in the pr
 hits are shared (reference counts) and only the rest is allocated; `seq.num_computed` starts after
 the hits, so prefill skips them. The last prompt token is never taken from the cache: its logits
 are needed to choose the first new token (vLLM does the same). Follows nano-vllm's
-`BlockManager` and vLLM v1's `KVCacheManager`. text_generation_inference.md, "Inside the server".
+`BlockManager` and vLLM v1's `KVCacheManager`. text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

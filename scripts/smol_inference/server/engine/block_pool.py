@@ -13,7 +13,7 @@ manager and vLLM v1's `BlockPool` show them:
 - A freed block keeps its KV and its key while it waits in the free list, so it can still be hit;
   `allocate` takes the least recently freed block and only then forgets its key (LRU eviction).
   Blocks that hold no reusable prefix go to the front of the free list, so they are reused first.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ graphs read, plus the engine's own constants, in one frozen, validated object.
 The server's launcher flags (server/config.py, `ServerConfig`) are resolved first, as TGI's launcher
 derives its limits (launcher/src/main.rs), and `ServerConfig.engine_config()` builds this object from
 them; the engine never sees an HTTP setting. The same split as nano-vllm's `Config` and mini-sglang's
-`EngineConfig` under its `ServerArgs`. text_generation_inference.md, "Inside the server".
+`EngineConfig` under its `ServerArgs`. text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ bucket (`--cuda-graphs`, default 1, 2, 4, ... 256) and a block-table width bucke
 `max_total_tokens / block_size`); a step uses the smallest pair that fits, its extra rows write their
 keys/values into the sink block and attend to the pad block (config.py, RESERVED_BLOCKS). Only on
 CUDA; CPU never imports this path.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ token 10 and token 10,000 (decoding everything again costs O(n) per token). Beca
 on an earlier token, a SentencePiece tokenizer's leading space (Llama 2, Mistral, TinyLlama: "▁Paris")
 is kept: decoding "▁Paris" alone gives "Paris", but "is▁Paris" minus "is" gives " Paris". A piece that
 ends in U+FFFD is an incomplete UTF-8 character: the token waits for the next one. Special tokens add
-no text (`skip_special_tokens=True`). text_generation_inference.md, "Inside the server".
+no text (`skip_special_tokens=True`). text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

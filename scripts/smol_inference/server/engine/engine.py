@@ -10,7 +10,7 @@ loop on one thread, so the HTTP event loop never waits on the model. Per step:
 
 A fault fails exactly the requests it touches with TGI's 424 `generation` error and frees their
 blocks: an allocation fault one sequence, a forward fault the step's sequences, a sampling fault
-the sequences sampled in it. Every request also has a deadline. text_generation_inference.md,
+the sequences sampled in it. Every request also has a deadline. text_generation_inference/inside_the_server.md,
 "Inside the server".
 """
 

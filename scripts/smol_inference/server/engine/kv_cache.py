@@ -4,7 +4,7 @@ Slot `s` = block `s // block_size`, offset `s % block_size` (block_pool.py owns 
 follow what TGI does at warm-up (launcher `--max-batch-total-tokens`: "the maximum number of tokens
 the KV cache can hold", inferred from free GPU memory after a prefill of
 `--max-batch-prefill-tokens` tokens): on a GPU, the pool takes a share of the memory left after such
-a trial forward; on CPU, a fixed memory budget (config.py) or the flag. text_generation_inference.md,
+a trial forward; on CPU, a fixed memory budget (config.py) or the flag. text_generation_inference/inside_the_server.md,
 "Inside the server".
 """
 

@@ -8,7 +8,7 @@ Logits are computed only for the rows that need them (transformers' `logits_to_k
 tensor): the last row of each sequence that samples, plus every row of a prompt chunk whose request
 asked for `decoder_input_details`, so memory stays bounded by the prefill budget.
 Follows nano-vllm's `ModelRunner.prepare_prefill/prepare_decode` and vLLM v1's flattened batches.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 HTTP handlers append on the event loop's side; only the model thread takes entries out. Follows
 TGI's router queue (backends/v3/src/queue.rs): requests leave in arrival order, none overtakes
-another. text_generation_inference.md, "Continuous batching".
+another. text_generation_inference/how_engines_batch.md, "Continuous batching".
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ TGI's older rule decides when newcomers may interrupt a running batch
 (backends/v3/src/backend.rs): at least `floor(running * --waiting-served-ratio)` of them must fit,
 or the batch must have run `--max-waiting-tokens` steps since the last admission.
 `Scheduler.plan` makes these decisions and step.py's `Step` carries them out; a replacement planner or
-victim policy plugs in through seams.py. text_generation_inference.md, "Inside the server".
+victim policy plugs in through seams.py. text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ counters, cancellation, faults) stays the engine's. One seam per idea:
   arXiv:2403.02310).
 - `VictimPolicy` (step.py `youngest`): which running sequence recompute preemption takes out.
 
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Mirrors what TGI's router hands to its model server per request (`Request` with
 `NextTokenChooserParameters` and `StoppingCriteriaParameters`) and what comes back per step
 (`Generation`: one token, top tokens, and on the last step the finish reason).
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ it as (action, sequence, number) in `decisions`: "decode" and "prefill" (number:
 (tokens found in the prefix cache), "preempt" (the victim's place in the running list). Block
 allocation, preemption (through the victim policy), fault handling and the `Work` list for the model
 runner stay here, so a planner is only the policy: who runs, how many tokens.
-text_generation_inference.md, "Inside the server".
+text_generation_inference/inside_the_server.md, "Inside the server".
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ notebook starts this server and points the clients at `handle.url`:
     ...  InferenceClient(base_url=server.url) ...
     server.stop()
 
-`start_server` returns once `/health` answers 200 (model loaded and warm). text_generation_inference.md,
-"Running the course server".
+`start_server` returns once `/health` answers 200 (model loaded and warm). text_generation_inference/serve_and_query.md,
+"Setup".
 """
 
 from __future__ import annotations

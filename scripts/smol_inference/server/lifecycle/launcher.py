@@ -3,7 +3,7 @@
 Flags and meanings follow TGI's launcher (launcher/src/main.rs; TGI docs, "Text-generation-launcher arguments"),
 except that `--hostname` defaults to loopback (127.0.0.1) and `--port` to the course's port, and
 the model defaults to the bundled one. SIGTERM drains before exiting (lifecycle/shutdown.py). Limits left
-unset are derived as TGI derives them (config.py). text_generation_inference.md, "Running the course server".
+unset are derived as TGI derives them (config.py). text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

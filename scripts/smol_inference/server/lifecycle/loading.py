@@ -3,7 +3,7 @@
 Like TGI's launcher: `--dtype` picks the weights' precision (default: bfloat16 on a GPU that supports it,
 else float16, float32 on CPU where half precision is slow), and remote code runs only with
 `--trust-remote-code`.
-text_generation_inference.md, "Launcher flags".
+text_generation_inference/tune_and_measure.md, "Launcher flags".
 """
 
 from __future__ import annotations

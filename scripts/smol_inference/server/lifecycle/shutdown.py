@@ -7,7 +7,7 @@ it drains, so that a client or a load balancer is told why: new generation reque
 after `--shutdown-grace-seconds`, the remaining requests are failed (a stream gets an error event)
 and uvicorn stops. A second SIGTERM, or SIGINT (Ctrl+C), stops at once. uvicorn re-raises the
 signals it caught after it stops; a drained SIGTERM is not re-raised, so the process exits 0.
-text_generation_inference.md, "Running the course server".
+text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Runs on a loader thread so the port opens at once; until the engine has answered one warm-up request,
 `/health` answers 503, as TGI's launcher waits for its shards' warm-up before the router reports
 healthy (launcher/src/main.rs; router/src/server.rs, `health`). The KV cache takes what memory allows
-unless `--max-batch-total-tokens` is given (engine/kv_cache.py). text_generation_inference.md,
-"The course server".
+unless `--max-batch-total-tokens` is given (engine/kv_cache.py). text_generation_inference/serve_and_query.md, "Setup".
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ apart from `v1/core` and TGI keeps `utils/tokens.py` apart from its batching: th
 package one [B, V] logits tensor per step and gets one token per row back. sampler.py (penalties,
 grammar, warpers, then argmax or a seeded draw) -> warpers.py (the processors) -> ../../grammar.py
 (llguidance masks, imported only when a request has a grammar; shared with lesson 1). params.py is the
-shape of a row the sampler reads; config.py its constants. text_generation_inference.md, "Sampling".
+shape of a row the sampler reads; config.py its constants.
+text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Reported log-probabilities (TGI `details`/`top_tokens`, OpenAI `logprobs`): the 
 raw logits, before penalties, temperature, grammar and truncation. That is vLLM's default
 (`--logprobs-mode raw_logprobs`) and what OpenAI reports; it never depends on the sampling parameters
 and is always a finite number. TGI reports the processed distribution instead, where a truncated token
-is -inf and serialises as null. text_generation_inference.md, "Sampling".
+is -inf and serialises as null. text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ best token and compare to it, so their order among themselves does not change th
 typical-p (arXiv:2202.00666). Before all of them, `min_tokens` (vLLM's `MinTokensLogitsProcessor`)
 masks the eos and stop token ids of a row that has not yet generated its minimum. A row a
 processor does not concern is never touched, so its result cannot depend on its batch companions.
-text_generation_inference.md, "Sampling".
+text_generation_inference/differences_from_tgi.md, "Sampling".
 """
 
 from __future__ import annotations
