@@ -39,7 +39,7 @@ def record(model: str, block_size: int, max_steps: int) -> dict[str, Any]:
         "requests": {name: {"prompt_tokens": s.input_length, "tokens": len(s.token_ids),
                             "block_table": list(s.block_table), "cached_tokens": s.num_cached}
                      for name, s in zip("AB", seqs)},
-        "ref_counts": {str(blk): pool.blocks[blk].ref_count for blk in used},
+        "ref_counts": {str(blk): pool.ref_count(blk) for blk in used},
         "prefix_cache": {"queried_tokens": pool.queries, "hit_tokens": pool.hits},
     }
 

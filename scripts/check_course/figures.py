@@ -1,6 +1,6 @@
-"""Figures: every image in a lesson has alt text, and every figure of lesson 2 has its PNG, data and captions.
+"""Figures: every figure of lesson 2 has its PNG, data and captions (alt text in the pages: figure_links.py).
 
-Images are Markdown `![alt](path)`; an empty alt fails (a screen reader says nothing). The figure list,
+The figure list,
 paths and the caption file come from scripts/course_figures/config.py (`make figures` draws them); a
 figure whose data file is optional and absent (the router figure before the gateway benchmark) is skipped.
 """
@@ -13,24 +13,11 @@ from pathlib import Path
 
 from course_figures import config as figures_config
 
-from .config import CODE_SPAN_RE
-from .documents import load_doc
 from .paths import rel
 from .report import Report
 
 IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?")
 FIGURES = figures_config.FIGURES_DIR.relative_to(figures_config.ROOT)
-
-
-def check_images(root: Path, files: list[Path], report: Report) -> None:
-    """Every Markdown image has non-empty alt text (missing files are the link check's business)."""
-    for path in files:
-        if path.suffix != ".md":
-            continue
-        for line_no, line in load_doc(path).prose:
-            for alt, target in IMAGE_RE.findall(CODE_SPAN_RE.sub("", line)):
-                if not alt.strip():
-                    report.error(rel(path, root), f"line {line_no}: image {target!r} has no alt text")
 
 
 def check_figures(root: Path, report: Report) -> None:

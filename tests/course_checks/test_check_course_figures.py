@@ -25,7 +25,7 @@ def test_an_image_with_alt_text_passes(course: Path) -> None:
 
 def test_an_image_without_alt_text_fails(course: Path) -> None:
     add_image(course, " ")
-    assert_fails(course, "lesson.md: line", "image 'figure.png' has no alt text")
+    assert_fails(course, "lesson.md: line", "figure 'figure.png' has no alt text")
 
 
 def write_figure(course: Path, alt_zh: str, png: bool, data: bool) -> None:
