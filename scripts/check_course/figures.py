@@ -8,7 +8,6 @@ figure whose data file is optional and absent (the router figure before the gate
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from course_figures import config as figures_config
@@ -16,7 +15,6 @@ from course_figures import config as figures_config
 from .paths import rel
 from .report import Report
 
-IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?")
 FIGURES = figures_config.FIGURES_DIR.relative_to(figures_config.ROOT)
 
 
